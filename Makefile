@@ -1,0 +1,49 @@
+# The chat server's build. `make run` and `make test` are the two commands a
+# newcomer needs; everything else is for contributors.
+
+GO        ?= go
+ADDR      ?= :8000
+USER      ?= $(shell whoami)
+ACTOR_DIR  = $(shell $(GO) list -m -f '{{.Dir}}' github.com/asynkron/protoactor-go)/actor
+PROTOC    ?= protoc
+
+.PHONY: run client test vet layering proto proto-check fuzz bench build clean
+
+## run: start the server on $(ADDR) (data in ./data)
+run:
+	$(GO) run ./cmd/chatd -addr $(ADDR)
+
+## client: open the CLI client as USER (make client USER=alice)
+client:
+	$(GO) run ./cmd/chat -user $(USER)
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+## test: vet, layering and generated-code checks, then every test with the race detector
+test: vet layering proto-check
+	$(GO) test -race -count=1 -timeout 10m ./...
+
+vet:
+	$(GO) vet ./...
+
+## layering: dependencies point inward (see README, "Architecture")
+layering:
+	$(GO) run ./internal/layering
+
+## proto: regenerate proto/chatpb from proto/chat.proto (needs protoc: apt-get install protobuf-compiler)
+proto:
+	PATH="$$($(GO) env GOBIN):$$PATH" $(PROTOC) -I proto -I $(ACTOR_DIR) \
+		--plugin=protoc-gen-go="$$($(GO) tool -n protoc-gen-go)" \
+		--go_out=. --go_opt=module=github.com/actorchat/chat proto/chat.proto
+
+## proto-check: fail if the committed generated code is not what `make proto` makes
+proto-check:
+	@tmp=$$(mktemp -d) && \
+	$(PROTOC) -I proto -I $(ACTOR_DIR) --plugin=protoc-gen-go="$$($(GO) tool -n protoc-gen-go)" \
+		--go_out=$$tmp --go_opt=module=github.com/actorchat/chat proto/chat.proto && \
+	diff -u proto/chatpb/chat.pb.go $$tmp/proto/chatpb/chat.pb.go && rm -rf $$tmp && \
+	echo "proto-check: generated code is up to date"
+
+clean:
+	rm -rf bin

@@ -1,0 +1,58 @@
+package store
+
+import (
+	"errors"
+
+	"github.com/actorchat/chat/proto/chatpb"
+)
+
+// Store keeps the state that must outlive an actor incarnation: known users,
+// each user's inbox of unconfirmed private messages, recent public messages,
+// idempotency keys and the epoch that keeps message ids unique across
+// restarts.
+//
+// Reads are synchronous and cheap (memory, or a read transaction on a
+// memory-mapped file); actors call them when they start. Writes never block
+// the caller on I/O: each takes a done callback that the store calls exactly
+// once, when the write is durable (or has failed). Callbacks are called in
+// the order the writes were made, possibly before the write method returns,
+// and must not block: actors pass a function that posts a message to their
+// own mailbox.
+//
+// Implementations are safe for concurrent use.
+type Store interface {
+	// NextEpoch returns a number never returned before by this store, also
+	// across restarts; message ids are built from it.
+	NextEpoch() (uint64, error)
+
+	// Users returns every known user name, in no particular order.
+	Users() ([]string, error)
+	// AddUser records name as known. Adding a known name is not an error.
+	AddUser(name string, done func(error))
+
+	// Inbox returns user's undelivered private messages, oldest first.
+	Inbox(user string) ([]*chatpb.Message, error)
+	// Enqueue appends m to the inbox of m.To.
+	Enqueue(m *chatpb.Message, done func(error))
+	// Ack removes the messages with the given ids from user's inbox. Ids that
+	// are not there are ignored.
+	Ack(user string, ids []string, done func(error))
+
+	// Recent returns the kept public messages, oldest first.
+	Recent() ([]*chatpb.Message, error)
+	// AppendPublic adds m to the public history, dropping the oldest past the
+	// store's limit.
+	AppendPublic(m *chatpb.Message, done func(error))
+
+	// Keys returns user's idempotency keys that have not expired at nowMs.
+	Keys(user string, nowMs int64) ([]*chatpb.KeyRecord, error)
+	// PutKey remembers r for user until r.ExpiresUnixMs.
+	PutKey(user string, r *chatpb.KeyRecord, done func(error))
+
+	// Close finishes pending writes and releases the store. Writes after
+	// Close fail with ErrClosed.
+	Close() error
+}
+
+// ErrClosed is the error of a write made after Close.
+var ErrClosed = errors.New("store: closed")
