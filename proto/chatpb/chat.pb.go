@@ -1536,6 +1536,7 @@ type Publish struct {
 	Ref           *string                `protobuf:"bytes,3,opt,name=ref,proto3,oneof" json:"ref,omitempty"`
 	Key           string                 `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
 	ReplyTo       *actor.PID             `protobuf:"bytes,5,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // the sender's user actor
+	Session       *actor.PID             `protobuf:"bytes,6,opt,name=session,proto3" json:"session,omitempty"`                // the session that asked; the receipt goes there
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1605,13 +1606,23 @@ func (x *Publish) GetReplyTo() *actor.PID {
 	return nil
 }
 
-// Published answers Publish with the accepted message's stamp.
+func (x *Publish) GetSession() *actor.PID {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+// Published answers Publish: accepted (id set) or refused (code set).
 type Published struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ref           *string                `protobuf:"bytes,1,opt,name=ref,proto3,oneof" json:"ref,omitempty"`
 	Key           string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
 	Id            string                 `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
 	TsUnixMs      int64                  `protobuf:"varint,4,opt,name=ts_unix_ms,json=tsUnixMs,proto3" json:"ts_unix_ms,omitempty"`
+	Session       *actor.PID             `protobuf:"bytes,5,opt,name=session,proto3" json:"session,omitempty"`
+	Code          ErrorCode              `protobuf:"varint,6,opt,name=code,proto3,enum=chat.v1.ErrorCode" json:"code,omitempty"` // set when the message was not accepted
+	Message       string                 `protobuf:"bytes,7,opt,name=message,proto3" json:"message,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1674,6 +1685,27 @@ func (x *Published) GetTsUnixMs() int64 {
 	return 0
 }
 
+func (x *Published) GetSession() *actor.PID {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+func (x *Published) GetCode() ErrorCode {
+	if x != nil {
+		return x.Code
+	}
+	return ErrorCode_ERROR_CODE_UNSPECIFIED
+}
+
+func (x *Published) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 // Route carries a private message towards its recipient's user actor, through
 // the registry when the sender does not know the recipient's PID yet.
 type Route struct {
@@ -1684,6 +1716,7 @@ type Route struct {
 	Ref           *string                `protobuf:"bytes,4,opt,name=ref,proto3,oneof" json:"ref,omitempty"`
 	Key           string                 `protobuf:"bytes,5,opt,name=key,proto3" json:"key,omitempty"`
 	ReplyTo       *actor.PID             `protobuf:"bytes,6,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // the sender's user actor
+	Session       *actor.PID             `protobuf:"bytes,7,opt,name=session,proto3" json:"session,omitempty"`                // the session that asked; the receipt goes there
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1760,6 +1793,13 @@ func (x *Route) GetReplyTo() *actor.PID {
 	return nil
 }
 
+func (x *Route) GetSession() *actor.PID {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
 // Routed answers Route: accepted (id set) or refused (code set).
 type Routed struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1772,6 +1812,7 @@ type Routed struct {
 	Queued        bool                   `protobuf:"varint,7,opt,name=queued,proto3" json:"queued,omitempty"`
 	Code          ErrorCode              `protobuf:"varint,8,opt,name=code,proto3,enum=chat.v1.ErrorCode" json:"code,omitempty"`
 	Message       string                 `protobuf:"bytes,9,opt,name=message,proto3" json:"message,omitempty"`
+	Session       *actor.PID             `protobuf:"bytes,10,opt,name=session,proto3" json:"session,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1867,6 +1908,13 @@ func (x *Routed) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+func (x *Routed) GetSession() *actor.PID {
+	if x != nil {
+		return x.Session
+	}
+	return nil
 }
 
 // RoomQuery asks the room a Who or History question on behalf of a session.
@@ -2148,22 +2196,28 @@ const file_chat_proto_rawDesc = "" +
 	"\x05Leave\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12$\n" +
 	"\asession\x18\x02 \x01(\v2\n" +
-	".actor.PIDR\asession\"\x89\x01\n" +
+	".actor.PIDR\asession\"\xaf\x01\n" +
 	"\aPublish\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x15\n" +
 	"\x03ref\x18\x03 \x01(\tH\x00R\x03ref\x88\x01\x01\x12\x10\n" +
 	"\x03key\x18\x04 \x01(\tR\x03key\x12%\n" +
 	"\breply_to\x18\x05 \x01(\v2\n" +
-	".actor.PIDR\areplyToB\x06\n" +
-	"\x04_ref\"j\n" +
+	".actor.PIDR\areplyTo\x12$\n" +
+	"\asession\x18\x06 \x01(\v2\n" +
+	".actor.PIDR\asessionB\x06\n" +
+	"\x04_ref\"\xd2\x01\n" +
 	"\tPublished\x12\x15\n" +
 	"\x03ref\x18\x01 \x01(\tH\x00R\x03ref\x88\x01\x01\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\tR\x02id\x12\x1c\n" +
 	"\n" +
-	"ts_unix_ms\x18\x04 \x01(\x03R\btsUnixMsB\x06\n" +
-	"\x04_ref\"\x97\x01\n" +
+	"ts_unix_ms\x18\x04 \x01(\x03R\btsUnixMs\x12$\n" +
+	"\asession\x18\x05 \x01(\v2\n" +
+	".actor.PIDR\asession\x12&\n" +
+	"\x04code\x18\x06 \x01(\x0e2\x12.chat.v1.ErrorCodeR\x04code\x12\x18\n" +
+	"\amessage\x18\a \x01(\tR\amessageB\x06\n" +
+	"\x04_ref\"\xbd\x01\n" +
 	"\x05Route\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x12\n" +
@@ -2171,8 +2225,10 @@ const file_chat_proto_rawDesc = "" +
 	"\x03ref\x18\x04 \x01(\tH\x00R\x03ref\x88\x01\x01\x12\x10\n" +
 	"\x03key\x18\x05 \x01(\tR\x03key\x12%\n" +
 	"\breply_to\x18\x06 \x01(\v2\n" +
-	".actor.PIDR\areplyToB\x06\n" +
-	"\x04_ref\"\xfb\x01\n" +
+	".actor.PIDR\areplyTo\x12$\n" +
+	"\asession\x18\a \x01(\v2\n" +
+	".actor.PIDR\asessionB\x06\n" +
+	"\x04_ref\"\xa1\x02\n" +
 	"\x06Routed\x12\x15\n" +
 	"\x03ref\x18\x01 \x01(\tH\x00R\x03ref\x88\x01\x01\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x0e\n" +
@@ -2184,7 +2240,10 @@ const file_chat_proto_rawDesc = "" +
 	"ts_unix_ms\x18\x06 \x01(\x03R\btsUnixMs\x12\x16\n" +
 	"\x06queued\x18\a \x01(\bR\x06queued\x12&\n" +
 	"\x04code\x18\b \x01(\x0e2\x12.chat.v1.ErrorCodeR\x04code\x12\x18\n" +
-	"\amessage\x18\t \x01(\tR\amessageB\x06\n" +
+	"\amessage\x18\t \x01(\tR\amessage\x12$\n" +
+	"\asession\x18\n" +
+	" \x01(\v2\n" +
+	".actor.PIDR\asessionB\x06\n" +
 	"\x04_ref\"\x8b\x01\n" +
 	"\tRoomQuery\x12%\n" +
 	"\breply_to\x18\x01 \x01(\v2\n" +
@@ -2289,17 +2348,22 @@ var file_chat_proto_depIdxs = []int32{
 	31, // 12: chat.v1.Joined.session:type_name -> actor.PID
 	31, // 13: chat.v1.Leave.session:type_name -> actor.PID
 	31, // 14: chat.v1.Publish.reply_to:type_name -> actor.PID
-	31, // 15: chat.v1.Route.reply_to:type_name -> actor.PID
-	31, // 16: chat.v1.Routed.recipient:type_name -> actor.PID
-	1,  // 17: chat.v1.Routed.code:type_name -> chat.v1.ErrorCode
-	31, // 18: chat.v1.RoomQuery.reply_to:type_name -> actor.PID
-	9,  // 19: chat.v1.RoomQuery.who:type_name -> chat.v1.Who
-	10, // 20: chat.v1.RoomQuery.history:type_name -> chat.v1.History
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	31, // 15: chat.v1.Publish.session:type_name -> actor.PID
+	31, // 16: chat.v1.Published.session:type_name -> actor.PID
+	1,  // 17: chat.v1.Published.code:type_name -> chat.v1.ErrorCode
+	31, // 18: chat.v1.Route.reply_to:type_name -> actor.PID
+	31, // 19: chat.v1.Route.session:type_name -> actor.PID
+	31, // 20: chat.v1.Routed.recipient:type_name -> actor.PID
+	1,  // 21: chat.v1.Routed.code:type_name -> chat.v1.ErrorCode
+	31, // 22: chat.v1.Routed.session:type_name -> actor.PID
+	31, // 23: chat.v1.RoomQuery.reply_to:type_name -> actor.PID
+	9,  // 24: chat.v1.RoomQuery.who:type_name -> chat.v1.Who
+	10, // 25: chat.v1.RoomQuery.history:type_name -> chat.v1.History
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_chat_proto_init() }

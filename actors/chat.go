@@ -1,0 +1,102 @@
+package actors
+
+import (
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchat/chat/actors/store"
+	"github.com/actorchat/chat/proto/chatpb"
+)
+
+// deps is what every actor of one Chat shares. All of it is set at
+// construction and safe for concurrent use.
+type deps struct {
+	cfg      Config
+	store    store.Store
+	logger   *slog.Logger
+	ids      *idSource
+	room     *actor.PID
+	registry *actor.PID
+
+	inboxDepth atomic.Int64 // messages in all inboxes, for metrics
+}
+
+// Chat is one chat server's actor system: the registry of user actors and
+// the public room. The edge (server/) attaches sessions with Connect and
+// then talks to the user actor it gets back.
+type Chat struct {
+	// set at construction
+	system *actor.ActorSystem
+	deps   *deps
+	unsub  func()
+}
+
+// Start builds the actor system and spawns the registry and the room.
+func Start(cfg Config) (*Chat, error) {
+	cfg = cfg.withDefaults()
+	epoch, err := cfg.Store.NextEpoch()
+	if err != nil {
+		return nil, fmt.Errorf("actors: reading the id epoch: %w", err)
+	}
+	d := &deps{cfg: cfg, store: cfg.Store, logger: cfg.Logger, ids: newIDSource(epoch)}
+	system := actor.NewActorSystemWithConfig(actor.Configure(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+			return cfg.Logger.With("lib", "protoactor")
+		}),
+	))
+	c := &Chat{system: system, deps: d, unsub: logSupervision(system, cfg.Logger)}
+	root := system.Root
+	d.room, err = root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newRoom(d) }), "room")
+	if err != nil {
+		return nil, fmt.Errorf("actors: spawning the room: %w", err)
+	}
+	regProps := actor.PropsFromProducer(func() actor.Actor { return newRegistry(d) },
+		actor.WithSupervisor(userSupervisor(cfg)))
+	if d.registry, err = root.SpawnNamed(regProps, "registry"); err != nil {
+		return nil, fmt.Errorf("actors: spawning the registry: %w", err)
+	}
+	return c, nil
+}
+
+// System returns the actor system, for the edge to register session
+// processes in and send from.
+func (c *Chat) System() *actor.ActorSystem { return c.system }
+
+// Connect attaches session to the named user (a valid, folded name),
+// replacing any session the user had, and returns the user actor's PID. It
+// returns once the session has been sent its Welcome. It blocks the calling
+// goroutine for one round trip, so it is for the edge, never for an actor.
+func (c *Chat) Connect(user string, session *actor.PID) (*actor.PID, error) {
+	res, err := c.system.Root.RequestFuture(c.deps.registry,
+		&chatpb.Connect{User: user, Session: session}, c.deps.cfg.AskTimeout).Result()
+	if err != nil {
+		return nil, fmt.Errorf("actors: connecting %q: %w", user, err)
+	}
+	conn, ok := res.(*chatpb.Connected)
+	if !ok {
+		return nil, fmt.Errorf("actors: connecting %q: unexpected answer %T", user, res)
+	}
+	return conn.User, nil
+}
+
+// InboxDepth returns how many private messages wait in all users' inboxes
+// (queued or written but unconfirmed).
+func (c *Chat) InboxDepth() int64 { return c.deps.inboxDepth.Load() }
+
+// Stop stops the registry (and with it every user actor) and the room,
+// waiting for each to finish what is in its mailbox, then closes the store.
+func (c *Chat) Stop() error {
+	root := c.system.Root
+	if err := root.PoisonFuture(c.deps.registry).Wait(); err != nil {
+		c.deps.logger.Warn("stopping the registry", "err", err)
+	}
+	if err := root.PoisonFuture(c.deps.room).Wait(); err != nil {
+		c.deps.logger.Warn("stopping the room", "err", err)
+	}
+	c.unsub()
+	c.system.Shutdown()
+	return c.deps.store.Close()
+}

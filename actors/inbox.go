@@ -1,0 +1,125 @@
+package actors
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchat/chat/proto/chatpb"
+)
+
+// The recipient's side of private messages: accept, store, deliver, confirm.
+// A message is in the inbox from the moment the store has it until the
+// client confirms it (a pong after the write). Everything in the inbox that
+// is not confirmed is written again to the next session.
+
+// enqueued is posted by the store's callback once an accepted private
+// message is durable. It carries everything needed to finish the job, so
+// that an incarnation started after a restart can finish it too.
+type enqueued struct {
+	msg   *chatpb.Message
+	route *chatpb.Route
+	err   error
+}
+
+// accept stamps a private message addressed to this user and writes it to
+// the inbox in the store; delivery and the sender's receipt wait for the
+// write (enqueued).
+func (u *user) accept(ctx actor.Context, r *chatpb.Route) {
+	if len(u.inbox)+u.writing >= u.deps.cfg.QueueMax {
+		ctx.Send(r.ReplyTo, routedRefusal(r, chatpb.ErrorCode_ERROR_CODE_QUEUE_FULL, r.To+"'s offline queue is full"))
+		return
+	}
+	msg := &chatpb.Message{
+		Id: u.deps.ids.next(), Kind: chatpb.Kind_KIND_DM,
+		From: r.From, To: u.name, Text: r.Text,
+		TsUnixMs: u.deps.cfg.Clock().UTC().UnixMilli(),
+		Offline:  !u.cell.live,
+	}
+	u.writing++
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	u.deps.store.Enqueue(msg, func(err error) {
+		root.Send(self, &enqueued{msg: msg, route: r, err: err})
+	})
+}
+
+func (u *user) enqueued(ctx actor.Context, e *enqueued) {
+	u.writing = max(0, u.writing-1)
+	r := e.route
+	if e.err != nil {
+		u.deps.logger.Error("storing a private message", "to", u.name, "err", e.err)
+		ctx.Send(r.ReplyTo, routedRefusal(r, chatpb.ErrorCode_ERROR_CODE_INTERNAL, "the message could not be stored"))
+		return
+	}
+	if !u.holds(e.msg.Id) { // a restarted incarnation may have loaded it already
+		u.inbox = append(u.inbox, e.msg)
+		u.countInbox()
+		if u.cell.live {
+			u.deliver(ctx, e.msg)
+		}
+	}
+	ctx.Send(r.ReplyTo, &chatpb.Routed{
+		Ref: r.Ref, Key: r.Key, To: u.name, Recipient: ctx.Self(), Session: r.Session,
+		Id: e.msg.Id, TsUnixMs: e.msg.TsUnixMs, Queued: e.msg.Offline,
+	})
+}
+
+func (u *user) holds(id string) bool {
+	for i := len(u.inbox) - 1; i >= 0; i-- {
+		if u.inbox[i].Id == id {
+			return true
+		}
+	}
+	return false
+}
+
+// flush writes the inbox to the live session, oldest first. With
+// unwrittenOnly it skips messages already written to this very session (a
+// restart in the middle of a connection).
+func (u *user) flush(ctx actor.Context, unwrittenOnly bool) {
+	for _, m := range u.inbox {
+		if mk, ok := u.cell.marks[m.Id]; unwrittenOnly && ok && samePID(mk.session, u.cell.session) {
+			continue
+		}
+		u.deliver(ctx, m)
+	}
+}
+
+// deliver writes one inbox message to the session under a fresh seq, which
+// a later Confirm from the same session refers to.
+func (u *user) deliver(ctx actor.Context, m *chatpb.Message) {
+	u.cell.seq++
+	_, before := u.cell.marks[m.Id]
+	u.cell.marks[m.Id] = mark{session: u.cell.session, seq: u.cell.seq}
+	ctx.Send(u.cell.session, &chatpb.Deliver{Message: m, Redelivered: before, Seq: u.cell.seq})
+}
+
+// confirm drops from the inbox every message that c.Session wrote with a
+// seq up to c.UpTo: its client has received them.
+func (u *user) confirm(c *chatpb.Confirm) {
+	var done []string
+	kept := u.inbox[:0]
+	for _, m := range u.inbox {
+		mk, ok := u.cell.marks[m.Id]
+		if ok && mk.seq <= c.UpTo && samePID(mk.session, c.Session) {
+			done = append(done, m.Id)
+			delete(u.cell.marks, m.Id)
+			continue
+		}
+		kept = append(kept, m)
+	}
+	clear(u.inbox[len(kept):])
+	u.inbox = kept
+	u.countInbox()
+	if len(done) == 0 {
+		return
+	}
+	name := u.name
+	u.deps.store.Ack(name, done, func(err error) {
+		if err != nil { // the messages will be delivered again: at least once
+			u.deps.logger.Error("removing confirmed messages", "user", name, "err", err)
+		}
+	})
+}
+
+func routedRefusal(r *chatpb.Route, code chatpb.ErrorCode, msg string) *chatpb.Routed {
+	return &chatpb.Routed{Ref: r.Ref, Key: r.Key, To: r.To, Session: r.Session, Code: code, Message: msg}
+}

@@ -1,0 +1,229 @@
+package actors
+
+import (
+	"sort"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchat/chat/proto/chatpb"
+)
+
+// maxListedUsers caps the names in a welcome or who answer (PROTOCOL.md).
+const maxListedUsers = 1000
+
+// room is the public-room actor: the set of online members and the one
+// place where public messages are ordered, stamped and fanned out. Being a
+// single actor is what gives every member the same order.
+type room struct {
+	// set at construction
+	deps *deps
+
+	// owned by the actor
+	members map[string]*actor.PID // user name -> current session
+	names   []string              // member names, sorted, for welcome and who
+	lastTS  int64                 // newest public stamp: stamps never go back
+	recent  []*chatpb.Message     // newest HistoryLimit public messages, oldest first
+}
+
+// stored is posted by the store's callback once a public message is
+// durable; only then is it fanned out and confirmed.
+type stored struct {
+	msg *chatpb.Message
+	req *chatpb.Publish
+	err error
+}
+
+func newRoom(d *deps) actor.Actor {
+	return &room{deps: d, members: make(map[string]*actor.PID)}
+}
+
+// Receive handles one message.
+func (r *room) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		r.load()
+	case *chatpb.Join:
+		r.join(ctx, m)
+	case *chatpb.Leave:
+		r.leave(ctx, m)
+	case *chatpb.Publish:
+		r.publish(ctx, m)
+	case *stored:
+		r.stored(ctx, m)
+	case *chatpb.RoomQuery:
+		r.query(ctx, m)
+	}
+}
+
+// load restores the recent public messages, so history survives restarts of
+// the room and of the server.
+func (r *room) load() {
+	msgs, err := r.deps.store.Recent()
+	if err != nil {
+		r.deps.logger.Error("room: loading public history", "err", err)
+		return
+	}
+	r.recent = msgs
+	if n := len(msgs); n > 0 {
+		r.lastTS = msgs[n-1].GetTsUnixMs()
+	}
+}
+
+func (r *room) join(ctx actor.Context, m *chatpb.Join) {
+	_, takeover := r.members[m.User]
+	if !takeover {
+		r.names = insertSorted(r.names, m.User)
+	}
+	r.members[m.User] = m.Session
+	ctx.Send(m.Session, r.welcome(m.User))
+	if !takeover {
+		r.presence(ctx, m.User, true)
+	}
+	ctx.Respond(&chatpb.Joined{Session: m.Session})
+}
+
+func (r *room) leave(ctx actor.Context, m *chatpb.Leave) {
+	cur, ok := r.members[m.User]
+	if !ok || !cur.Equal(m.Session) {
+		return // a session that was already replaced
+	}
+	delete(r.members, m.User)
+	r.names = removeSorted(r.names, m.User)
+	r.presence(ctx, m.User, false)
+}
+
+func (r *room) welcome(user string) *chatpb.Welcome {
+	return &chatpb.Welcome{
+		User:     user,
+		Users:    r.page(""),
+		Online:   int32(len(r.names)),
+		TsUnixMs: r.now(),
+	}
+}
+
+// presence tells every other member that user came or went, while the crowd
+// is small enough for that to be cheap (Config.PresenceLimit).
+func (r *room) presence(ctx actor.Context, user string, online bool) {
+	if len(r.members) > r.deps.cfg.PresenceLimit {
+		return
+	}
+	p := &chatpb.Presence{User: user, Online: online, TsUnixMs: r.now()}
+	for name, s := range r.members {
+		if name != user {
+			ctx.Send(s, p)
+		}
+	}
+}
+
+// publish stamps a public message and writes it to the store; fan-out waits
+// for the write (see stored), and the store completes writes in order, so
+// the order of stamps is the order of delivery.
+func (r *room) publish(ctx actor.Context, p *chatpb.Publish) {
+	ts := max(r.now(), r.lastTS)
+	r.lastTS = ts
+	msg := &chatpb.Message{
+		Id: r.deps.ids.next(), Kind: chatpb.Kind_KIND_PUBLIC,
+		From: p.From, Text: p.Text, TsUnixMs: ts,
+	}
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	r.deps.store.AppendPublic(msg, func(err error) {
+		root.Send(self, &stored{msg: msg, req: p, err: err})
+	})
+}
+
+func (r *room) stored(ctx actor.Context, s *stored) {
+	if s.err != nil {
+		r.deps.logger.Error("room: storing public message", "id", s.msg.Id, "err", s.err)
+		ctx.Send(s.req.ReplyTo, &chatpb.Published{Ref: s.req.Ref, Key: s.req.Key, Session: s.req.Session,
+			Code: chatpb.ErrorCode_ERROR_CODE_INTERNAL, Message: "the message could not be stored"})
+		return
+	}
+	r.remember(s.msg)
+	d := &chatpb.Deliver{Message: s.msg}
+	if r.deps.cfg.Render != nil {
+		d.Frame = r.deps.cfg.Render(s.msg)
+	}
+	for _, session := range r.members {
+		ctx.Send(session, d)
+	}
+	ctx.Send(s.req.ReplyTo, &chatpb.Published{
+		Ref: s.req.Ref, Key: s.req.Key, Id: s.msg.Id,
+		TsUnixMs: s.msg.TsUnixMs, Session: s.req.Session,
+	})
+}
+
+// remember keeps msg in the in-memory history window.
+func (r *room) remember(msg *chatpb.Message) {
+	if len(r.recent) >= r.deps.cfg.HistoryLimit {
+		n := copy(r.recent, r.recent[len(r.recent)-r.deps.cfg.HistoryLimit+1:])
+		r.recent = r.recent[:n]
+	}
+	r.recent = append(r.recent, msg)
+}
+
+func (r *room) query(ctx actor.Context, q *chatpb.RoomQuery) {
+	switch {
+	case q.GetWho() != nil:
+		w := q.GetWho()
+		ctx.Send(q.ReplyTo, &chatpb.Users{Ref: w.Ref, Users: r.page(w.After), Online: int32(len(r.names))})
+	case q.GetHistory() != nil:
+		h := q.GetHistory()
+		ctx.Send(q.ReplyTo, &chatpb.HistoryPage{Ref: h.Ref, Messages: r.history(h)})
+	}
+}
+
+// page returns up to maxListedUsers online names after the given one.
+func (r *room) page(after string) []string {
+	i := 0
+	if after != "" {
+		i = sort.SearchStrings(r.names, after)
+		if i < len(r.names) && r.names[i] == after {
+			i++
+		}
+	}
+	end := min(len(r.names), i+maxListedUsers)
+	return append([]string{}, r.names[i:end]...)
+}
+
+// history returns up to h.Limit messages older than h.Before (or the newest
+// ones), oldest first. An unknown Before yields an empty page.
+func (r *room) history(h *chatpb.History) []*chatpb.Message {
+	end := len(r.recent)
+	if h.Before != "" {
+		end = r.indexOf(h.Before)
+	}
+	start := max(0, end-int(h.Limit))
+	return append([]*chatpb.Message{}, r.recent[start:end]...)
+}
+
+func (r *room) indexOf(id string) int {
+	for i := len(r.recent) - 1; i >= 0; i-- {
+		if r.recent[i].Id == id {
+			return i
+		}
+	}
+	return 0
+}
+
+func (r *room) now() int64 { return r.deps.cfg.Clock().UTC().UnixMilli() }
+
+func insertSorted(names []string, name string) []string {
+	i := sort.SearchStrings(names, name)
+	names = append(names, "")
+	copy(names[i+1:], names[i:])
+	names[i] = name
+	return names
+}
+
+func removeSorted(names []string, name string) []string {
+	i := sort.SearchStrings(names, name)
+	if i < len(names) && names[i] == name {
+		names = append(names[:i], names[i+1:]...)
+	}
+	return names
+}
+
+// refusal builds the error answer to a request.
+func refusal(ref *string, code chatpb.ErrorCode, msg string) *chatpb.Refused {
+	return &chatpb.Refused{Ref: ref, Code: code, Message: msg}
+}

@@ -1,0 +1,133 @@
+package actors
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchat/chat/proto/chatpb"
+)
+
+// The sender's side: what this user sends passes the rate limit and the
+// idempotency keys here, then goes to the room (say) or to the recipient's
+// user actor (dm). Receipts come back here and go on to the session that
+// asked.
+
+func (u *user) say(ctx actor.Context, m *chatpb.Say) {
+	if !u.admit(ctx, m.Ref, m.Key) {
+		return
+	}
+	ctx.Send(u.deps.room, &chatpb.Publish{
+		From: u.name, Text: m.Text, Ref: m.Ref, Key: m.Key,
+		ReplyTo: ctx.Self(), Session: ctx.Sender(),
+	})
+}
+
+func (u *user) dm(ctx actor.Context, m *chatpb.Dm) {
+	if !u.admit(ctx, m.Ref, m.Key) {
+		return
+	}
+	route := &chatpb.Route{
+		From: u.name, To: m.To, Text: m.Text, Ref: m.Ref, Key: m.Key,
+		ReplyTo: ctx.Self(), Session: ctx.Sender(),
+	}
+	if pid, ok := u.peers[m.To]; ok {
+		ctx.Send(pid, route)
+		return
+	}
+	ctx.Send(u.deps.registry, route)
+}
+
+// admit applies, in the protocol's order, the rate limit and then the
+// idempotency key. It answers the request itself and returns false when the
+// message must not go on.
+func (u *user) admit(ctx actor.Context, ref *string, key string) bool {
+	if !u.allow(ctx, ref) {
+		return false
+	}
+	switch rec, state := u.keys.lookup(key); state {
+	case keyDone:
+		ctx.Respond(&chatpb.Sent{Ref: ref, Id: rec.Id, TsUnixMs: rec.TsUnixMs, Queued: rec.Queued})
+		return false
+	case keyPending:
+		u.keys.wait(key, ctx.Sender(), ref)
+		return false
+	}
+	u.keys.begin(key)
+	return true
+}
+
+// allow charges one message to the rate limit. Over it, the request is
+// refused; far over it for long, the connection is ended (1008).
+func (u *user) allow(ctx actor.Context, ref *string) bool {
+	v := u.limit.take(u.deps.cfg.Clock())
+	if v == allowed {
+		return true
+	}
+	ctx.Respond(refusal(ref, chatpb.ErrorCode_ERROR_CODE_RATE_LIMITED, "slow down: too many messages"))
+	if v == flooding {
+		u.deps.logger.Warn("closing a flooding connection", "user", u.name)
+		ctx.Respond(&chatpb.EndSession{
+			Reason: chatpb.CloseReason_CLOSE_REASON_POLICY, Message: "sending far over the rate limit",
+		})
+	}
+	return false
+}
+
+// invalid answers a request the session could not decode, after charging
+// it to the rate limit when it was a say or dm.
+func (u *user) invalid(ctx actor.Context, m *chatpb.Invalid) {
+	if m.Counts && !u.allow(ctx, m.Ref) {
+		return
+	}
+	ctx.Respond(refusal(m.Ref, m.Code, m.Message))
+}
+
+func (u *user) published(ctx actor.Context, p *chatpb.Published) {
+	if p.Code != chatpb.ErrorCode_ERROR_CODE_UNSPECIFIED {
+		ctx.Send(p.Session, refusal(p.Ref, p.Code, p.Message))
+		u.keys.abandon(ctx, p.Key, p.Code, p.Message)
+		return
+	}
+	sent := &chatpb.Sent{Ref: p.Ref, Id: p.Id, TsUnixMs: p.TsUnixMs}
+	ctx.Send(p.Session, sent)
+	u.keys.finish(ctx, p.Key, sent)
+}
+
+func (u *user) routed(ctx actor.Context, r *chatpb.Routed) {
+	if r.Code != chatpb.ErrorCode_ERROR_CODE_UNSPECIFIED {
+		ctx.Send(r.Session, refusal(r.Ref, r.Code, r.Message))
+		u.keys.abandon(ctx, r.Key, r.Code, r.Message)
+		return
+	}
+	u.rememberPeer(ctx, r.To, r.Recipient)
+	sent := &chatpb.Sent{Ref: r.Ref, Id: r.Id, TsUnixMs: r.TsUnixMs, Queued: r.Queued}
+	ctx.Send(r.Session, sent)
+	u.keys.finish(ctx, r.Key, sent)
+}
+
+// rememberPeer caches a recipient's PID, watched so that the entry goes
+// when the actor does.
+func (u *user) rememberPeer(ctx actor.Context, name string, pid *actor.PID) {
+	if pid == nil || name == u.name {
+		return
+	}
+	if _, ok := u.peers[name]; !ok {
+		u.peers[name] = pid
+		ctx.Watch(pid)
+	}
+}
+
+func (u *user) forgetPeer(pid *actor.PID) {
+	for name, p := range u.peers {
+		if samePID(p, pid) {
+			delete(u.peers, name)
+		}
+	}
+}
+
+// samePID is PID equality that also holds for nil.
+func samePID(a, b *actor.PID) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(b)
+}

@@ -1,0 +1,193 @@
+package actors
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchat/chat/proto/chatpb"
+)
+
+// userCell is the part of a user's state that outlives an actor
+// incarnation: the registry creates it with the actor's props, and every
+// incarnation that the supervisor restarts finds it again. It is owned by
+// whichever incarnation is running; nothing else touches it.
+type userCell struct {
+	session *actor.PID // the current session, nil while offline
+	live    bool       // session has its Welcome: deliveries may go to it
+	joining *actor.PID // who asked to Connect, answered once the room Joined
+	seq     uint64     // last delivery seq handed out, across sessions
+	started bool       // an incarnation has loaded the inbox once
+	counted int        // this user's share of deps.inboxDepth
+	// marks remembers, per message id, the last session and seq a private
+	// message was written with; it is what makes a later write a
+	// redelivery and what a Confirm is matched against.
+	marks map[string]mark
+}
+
+type mark struct {
+	session *actor.PID
+	seq     uint64
+}
+
+// user is the user actor: one per user name, supervised by the registry. It
+// holds the user's session and inbox and is the only place that decides
+// whether a private message to the user is delivered now or queued. It also
+// applies the user's rate limit and idempotency keys to what the user sends.
+type user struct {
+	// set at construction
+	deps *deps
+	name string
+	cell *userCell
+
+	// owned by the actor (this incarnation)
+	inbox   []*chatpb.Message     // unconfirmed private messages, oldest first
+	writing int                   // inbox writes not yet completed by the store
+	peers   map[string]*actor.PID // recipients' user actors, by name
+	keys    *keyCache
+	limit   *limiter
+}
+
+func newUser(d *deps, name string, cell *userCell) actor.Actor {
+	if cell.marks == nil {
+		cell.marks = make(map[string]mark)
+	}
+	return &user{deps: d, name: name, cell: cell}
+}
+
+// Receive handles one message.
+func (u *user) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		u.start(ctx)
+	case *actor.Restarting:
+		u.deps.logger.Info("user actor restarting", "user", u.name, "queued", len(u.inbox))
+	case *actor.Stopping:
+		u.stopping(ctx)
+	case *actor.Terminated:
+		u.forgetPeer(m.Who)
+	case *chatpb.Connect:
+		u.connect(ctx, m)
+	case *chatpb.Joined:
+		u.joined(ctx, m)
+	case *chatpb.Disconnect:
+		u.disconnect(ctx, m)
+	case *chatpb.Say:
+		u.say(ctx, m)
+	case *chatpb.Dm:
+		u.dm(ctx, m)
+	case *chatpb.Who:
+		ctx.Send(u.deps.room, &chatpb.RoomQuery{ReplyTo: ctx.Sender(), Query: &chatpb.RoomQuery_Who{Who: m}})
+	case *chatpb.History:
+		ctx.Send(u.deps.room, &chatpb.RoomQuery{ReplyTo: ctx.Sender(), Query: &chatpb.RoomQuery_History{History: m}})
+	case *chatpb.Invalid:
+		u.invalid(ctx, m)
+	case *chatpb.DebugPanic:
+		u.debugPanic(ctx)
+	case *chatpb.Published:
+		u.published(ctx, m)
+	case *chatpb.Route:
+		u.accept(ctx, m)
+	case *enqueued:
+		u.enqueued(ctx, m)
+	case *chatpb.Routed:
+		u.routed(ctx, m)
+	case *chatpb.Confirm:
+		u.confirm(m)
+	}
+}
+
+// start (re)loads what the store keeps. After a restart the cell still has
+// the session, so messages that were never written to it go out now.
+func (u *user) start(ctx actor.Context) {
+	u.peers = make(map[string]*actor.PID)
+	u.limit = newLimiter(u.deps.cfg)
+	u.keys = newKeyCache(u.deps, u.name)
+	inbox, err := u.deps.store.Inbox(u.name)
+	if err != nil {
+		// Failing here makes the supervisor retry, and give up after the
+		// restart limit: better than running with a silently empty inbox.
+		panic("loading inbox of " + u.name + ": " + err.Error())
+	}
+	u.inbox = inbox
+	u.countInbox()
+	if !u.cell.started {
+		// First start in this process: a message stored while its recipient
+		// was online was, in all likelihood, written to that connection
+		// before the server stopped, so its next delivery is a redelivery.
+		u.cell.started = true
+		for _, m := range inbox {
+			if !m.Offline {
+				u.cell.marks[m.Id] = mark{}
+			}
+		}
+	}
+	if u.cell.live {
+		u.flush(ctx, true)
+	}
+}
+
+// countInbox brings the server-wide inbox depth up to date with this
+// inbox's length.
+func (u *user) countInbox() {
+	u.deps.inboxDepth.Add(int64(len(u.inbox) - u.cell.counted))
+	u.cell.counted = len(u.inbox)
+}
+
+// stopping runs when the supervisor gives up on this actor, or at shutdown:
+// the connection cannot be served any more, so it is closed with a reason.
+func (u *user) stopping(ctx actor.Context) {
+	if u.cell.session == nil {
+		return
+	}
+	ctx.Send(u.cell.session, &chatpb.EndSession{
+		Reason:  chatpb.CloseReason_CLOSE_REASON_INTERNAL,
+		Code:    chatpb.ErrorCode_ERROR_CODE_INTERNAL,
+		Message: "the server could not keep serving this user; reconnect",
+	})
+	ctx.Send(u.deps.room, &chatpb.Leave{User: u.name, Session: u.cell.session})
+}
+
+// connect makes m.Session the user's session, ending the one it replaces.
+// The requester is answered once the room has welcomed the new session.
+func (u *user) connect(ctx actor.Context, m *chatpb.Connect) {
+	if old := u.cell.session; old != nil && !samePID(old, m.Session) {
+		ctx.Send(old, &chatpb.EndSession{
+			Reason:  chatpb.CloseReason_CLOSE_REASON_REPLACED,
+			Code:    chatpb.ErrorCode_ERROR_CODE_SESSION_REPLACED,
+			Message: "a newer connection for " + u.name + " took over",
+		})
+	}
+	u.cell.session, u.cell.live, u.cell.joining = m.Session, false, ctx.Sender()
+	ctx.Request(u.deps.room, &chatpb.Join{User: u.name, Session: m.Session})
+}
+
+// joined makes the session live: first everything in the inbox, oldest
+// first, then whatever arrives later.
+func (u *user) joined(ctx actor.Context, m *chatpb.Joined) {
+	if !samePID(m.Session, u.cell.session) {
+		return // replaced while joining
+	}
+	u.cell.live = true
+	if u.cell.joining != nil {
+		ctx.Send(u.cell.joining, &chatpb.Connected{User: ctx.Self()})
+		u.cell.joining = nil
+	}
+	u.flush(ctx, false)
+}
+
+func (u *user) disconnect(ctx actor.Context, m *chatpb.Disconnect) {
+	if !samePID(m.Session, u.cell.session) {
+		return // an old session, already replaced
+	}
+	u.cell.session, u.cell.live, u.cell.joining = nil, false, nil
+	ctx.Send(u.deps.room, &chatpb.Leave{User: u.name, Session: m.Session})
+}
+
+// debugPanic is the fault-injection command: it lets a person watch the
+// supervisor restart this actor with its queue and connection intact.
+func (u *user) debugPanic(ctx actor.Context) {
+	if !u.deps.cfg.DebugFaults {
+		ctx.Respond(refusal(nil, chatpb.ErrorCode_ERROR_CODE_UNKNOWN_COMMAND, "unknown command"))
+		return
+	}
+	panic("debug: fault injected by " + u.name)
+}

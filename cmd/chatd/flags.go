@@ -1,0 +1,133 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// options is everything chatd can be told, by flag or by environment
+// variable (the flag wins).
+type options struct {
+	addr, metricsAddr     string
+	logFormat, logLevel   string
+	storeKind, dataDir    string
+	history               int
+	maxMessage            int64
+	maxText               int
+	msgRate               float64
+	msgBurst              int
+	queueMax, outboxMax   int
+	maxConns, maxConnsIP  int
+	allowedOrigins        string
+	presenceLimit         int
+	pingInterval          time.Duration
+	pongWait              time.Duration
+	restartLimit          int
+	restartWindow         time.Duration
+	debugFaults           bool
+}
+
+// parseOptions reads args, with CHAT_* environment variables as defaults.
+func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("chatd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	e := envFlags{fs: fs, getenv: getenv}
+	e.str(&o.addr, "addr", ":8000", "listen address (host:port; 127.0.0.1:0 picks a free port)")
+	e.str(&o.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz on this address instead of -addr")
+	e.str(&o.logFormat, "log-format", "text", "log format: text or json")
+	e.str(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	e.str(&o.storeKind, "store", "bolt", "store: bolt (durable, in -data) or memory (lost on exit)")
+	e.str(&o.dataDir, "data", "data", "directory of the bolt store (chat.db)")
+	e.int(&o.history, "history", 1000, "public messages kept for history")
+	e.int64(&o.maxMessage, "max-message", 16384, "largest client message in bytes (close 1009 past it)")
+	e.int(&o.maxText, "max-text", 4096, "largest say/dm text in bytes (invalid_text past it)")
+	e.float(&o.msgRate, "msg-rate", 10, "say+dm messages a second per user; 0 turns rate limiting off")
+	e.int(&o.msgBurst, "msg-burst", 30, "burst of messages the rate limit allows")
+	e.int(&o.queueMax, "queue-max", 10000, "offline queue per user (queue_full past it)")
+	e.int(&o.outboxMax, "outbox-max", 1<<20, "bytes of frames waiting for one client (close 4001 past it)")
+	e.int(&o.maxConns, "max-conns", 0, "open connections in all (HTTP 503 past it); 0 is no limit")
+	e.int(&o.maxConnsIP, "max-conns-per-ip", 0, "open connections per client IP (HTTP 429 past it); 0 is no limit")
+	e.str(&o.allowedOrigins, "allowed-origins", "", "comma-separated browser origins allowed besides the server's own host; * allows all")
+	e.int(&o.presenceLimit, "presence-limit", 1000, "presence notices are sent while at most this many users are online")
+	e.dur(&o.pingInterval, "ping-interval", 30*time.Second, "how often idle connections are pinged (must be < -pong-wait)")
+	e.dur(&o.pongWait, "pong-wait", 60*time.Second, "how long a connection may stay silent before it is closed")
+	e.int(&o.restartLimit, "restart-limit", 5, "user-actor restarts tolerated within -restart-window")
+	e.dur(&o.restartWindow, "restart-window", time.Minute, "window of -restart-limit")
+	e.bool(&o.debugFaults, "debug-faults", false, "enable the /debug panic fault-injection command")
+	if err := e.err; err != nil {
+		return o, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	return o, o.validate()
+}
+
+func (o options) validate() error {
+	switch {
+	case o.logFormat != "text" && o.logFormat != "json":
+		return fmt.Errorf("-log-format must be text or json, not %q", o.logFormat)
+	case o.storeKind != "bolt" && o.storeKind != "memory":
+		return fmt.Errorf("-store must be bolt or memory, not %q", o.storeKind)
+	case o.pingInterval >= o.pongWait:
+		return fmt.Errorf("-ping-interval (%s) must be shorter than -pong-wait (%s)", o.pingInterval, o.pongWait)
+	case o.msgRate < 0 || o.maxText <= 0 || o.maxMessage <= 0 || o.queueMax <= 0 || o.outboxMax <= 0:
+		return fmt.Errorf("limits must be positive (-msg-rate may be 0)")
+	}
+	return nil
+}
+
+func (o options) origins() []string {
+	if o.allowedOrigins == "" {
+		return nil
+	}
+	return strings.Split(o.allowedOrigins, ",")
+}
+
+// envFlags defines flags whose defaults come from CHAT_* variables:
+// -max-conns-per-ip reads CHAT_MAX_CONNS_PER_IP.
+type envFlags struct {
+	fs     *flag.FlagSet
+	getenv func(string) string
+	err    error
+}
+
+func envName(flagName string) string {
+	return "CHAT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// define registers a flag through the standard FlagSet, then applies the
+// environment variable, if set, as if given on the command line.
+func (e *envFlags) define(name, usage string, register func(usage string)) {
+	env := envName(name)
+	register(usage + " [$" + env + "]")
+	if v := e.getenv(env); v != "" && e.err == nil {
+		if err := e.fs.Set(name, v); err != nil {
+			e.err = fmt.Errorf("$%s: %w", env, err)
+		}
+	}
+}
+
+func (e *envFlags) str(p *string, name, def, usage string) {
+	e.define(name, usage, func(u string) { e.fs.StringVar(p, name, def, u) })
+}
+func (e *envFlags) int(p *int, name string, def int, usage string) {
+	e.define(name, usage, func(u string) { e.fs.IntVar(p, name, def, u) })
+}
+func (e *envFlags) int64(p *int64, name string, def int64, usage string) {
+	e.define(name, usage, func(u string) { e.fs.Int64Var(p, name, def, u) })
+}
+func (e *envFlags) float(p *float64, name string, def float64, usage string) {
+	e.define(name, usage, func(u string) { e.fs.Float64Var(p, name, def, u) })
+}
+func (e *envFlags) dur(p *time.Duration, name string, def time.Duration, usage string) {
+	e.define(name, usage, func(u string) { e.fs.DurationVar(p, name, def, u) })
+}
+func (e *envFlags) bool(p *bool, name string, def bool, usage string) {
+	e.define(name, usage, func(u string) { e.fs.BoolVar(p, name, def, u) })
+}
+

@@ -1,0 +1,177 @@
+// Command chatd is the chat server: Proto.Actor actors inside, WebSocket
+// connections at the edge. See the README for its flags and protocol.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/actorchat/chat/actors"
+	"github.com/actorchat/chat/actors/store"
+	"github.com/actorchat/chat/proto/chatpb"
+	"github.com/actorchat/chat/proto/wire"
+	"github.com/actorchat/chat/server"
+)
+
+// shutdownGrace bounds a graceful shutdown: connections get their 1001
+// close and in-flight work finishes within it.
+const shutdownGrace = 10 * time.Second
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "chatd:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+// run starts the server and blocks until ctx is done, then shuts down.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	opts, err := parseOptions(args, getenv, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		fmt.Fprintln(stderr, "chatd:", err)
+		return errUsage
+	}
+	logger, err := newLogger(opts, stderr)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	st, err := openStore(opts, logger, reg)
+	if err != nil {
+		return err
+	}
+	chat, err := actors.Start(actorConfig(opts, st, logger))
+	if err != nil {
+		_ = st.Close()
+		return err
+	}
+	srv := server.New(serverConfig(opts, logger), chat, server.NewMetrics(reg))
+	srv.ObserveActors(reg)
+	return serve(ctx, opts, srv, chat, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), logger)
+}
+
+func newLogger(o options, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	if o.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, hopts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, hopts)), nil
+}
+
+func openStore(o options, logger *slog.Logger, reg prometheus.Registerer) (store.Store, error) {
+	cfg := store.Config{PublicHistory: o.history}
+	if o.storeKind == "memory" {
+		logger.Info("store: memory (nothing survives a restart)")
+		return store.NewMemory(cfg), nil
+	}
+	path := filepath.Join(o.dataDir, "chat.db")
+	st, err := store.OpenBolt(path, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("store: bolt", "path", path)
+	return st, nil
+}
+
+func actorConfig(o options, st store.Store, logger *slog.Logger) actors.Config {
+	rate := o.msgRate
+	if rate == 0 {
+		rate = actors.NoRateLimit
+	}
+	return actors.Config{
+		Store: st, Logger: logger,
+		QueueMax: o.queueMax, MsgRate: rate, MsgBurst: o.msgBurst,
+		PresenceLimit: o.presenceLimit, HistoryLimit: o.history,
+		RestartLimit: o.restartLimit, RestartWindow: o.restartWindow,
+		DebugFaults: o.debugFaults,
+		Render: func(m *chatpb.Message) []byte { return wire.AppendMessage(nil, m, false) },
+	}
+}
+
+func serverConfig(o options, logger *slog.Logger) server.Config {
+	return server.Config{
+		Logger: logger, MaxMessage: o.maxMessage, MaxText: o.maxText, OutboxMax: o.outboxMax,
+		MaxConns: o.maxConns, MaxConnsPerIP: o.maxConnsIP, AllowedOrigins: o.origins(),
+		PingInterval: o.pingInterval, PongWait: o.pongWait,
+	}
+}
+
+// serve listens, serves until ctx is done, then shuts down in order:
+// connections (1001), HTTP, actors, store.
+func serve(ctx context.Context, o options, srv *server.Server, chat *actors.Chat, metrics http.Handler, logger *slog.Logger) error {
+	ops := srv.OpsHandler(metrics)
+	var mainOps http.Handler // ops on the chat address unless they have their own
+	if o.metricsAddr == "" {
+		mainOps = ops
+	}
+	main, err := listen(o.addr, srv.Routes(mainOps), logger, "chat")
+	if err != nil {
+		return errors.Join(err, chat.Stop())
+	}
+	servers := []*http.Server{main}
+	if o.metricsAddr != "" {
+		opsSrv, err := listen(o.metricsAddr, ops, logger, "ops")
+		if err != nil {
+			return errors.Join(err, chat.Stop())
+		}
+		servers = append(servers, opsSrv)
+	}
+	<-ctx.Done()
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	errs := []error{srv.Shutdown(sctx)}
+	for _, s := range servers {
+		errs = append(errs, s.Shutdown(sctx))
+	}
+	errs = append(errs, chat.Stop())
+	logger.Info("stopped")
+	return errors.Join(errs...)
+}
+
+// listen binds addr and serves h on it in the background, logging the
+// address actually bound (useful with port 0).
+func listen(addr string, h http.Handler, logger *slog.Logger, what string) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	logger.Info("listening", "what", what, "addr", ln.Addr().String())
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("serving", "what", what, "err", err)
+		}
+	}()
+	return hs, nil
+}

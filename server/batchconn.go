@@ -1,0 +1,83 @@
+package server
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"sync"
+)
+
+// batchConn is the network connection under a WebSocket. While the write
+// loop has a batch open, the frames that gorilla/websocket writes (one
+// Write each) collect in a buffer, and Flush sends them with one syscall.
+// Outside a batch it writes through (the upgrade response). Gorilla writes
+// each message as its own frame, so the protocol's one-object-per-frame
+// rule holds; only the syscalls are joined.
+type batchConn struct {
+	net.Conn
+
+	// set at construction
+	pool *sync.Pool // of *[]byte batch buffers, shared by all connections
+
+	mu  sync.Mutex // guards the fields below
+	buf *[]byte    // the open batch; nil outside one
+}
+
+func (c *batchConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.buf == nil {
+		return c.Conn.Write(p)
+	}
+	*c.buf = append(*c.buf, p...)
+	return len(p), nil
+}
+
+// begin opens a batch with a buffer from the pool.
+func (c *batchConn) begin() {
+	c.mu.Lock()
+	c.buf = c.pool.Get().(*[]byte)
+	c.mu.Unlock()
+}
+
+// flush writes the batch, closes it and returns the buffer to the pool, so
+// an idle connection holds no write memory.
+func (c *batchConn) flush() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	buf := c.buf
+	c.buf = nil
+	var err error
+	if len(*buf) > 0 {
+		_, err = c.Conn.Write(*buf)
+	}
+	if cap(*buf) <= maxPooledBatch {
+		*buf = (*buf)[:0]
+		c.pool.Put(buf)
+	}
+	return err
+}
+
+// maxPooledBatch is the largest batch buffer that goes back to the pool; a
+// rare huge batch is left to the garbage collector.
+const maxPooledBatch = 256 << 10
+
+func newBatchPool() *sync.Pool {
+	return &sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+}
+// hijacker wraps the ResponseWriter given to the upgrader so that the
+// connection it hijacks is a batchConn.
+type hijacker struct {
+	http.ResponseWriter
+	pool *sync.Pool
+	conn *batchConn
+}
+
+func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	h.conn = &batchConn{Conn: nc, pool: h.pool}
+	return h.conn, brw, nil
+}

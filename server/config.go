@@ -1,0 +1,93 @@
+package server
+
+import (
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/actorchat/chat/proto/wire"
+)
+
+// Connection timing. The invariants are what keep a live peer connected and
+// notice a dead one:
+//
+//   - PingInterval < PongWait: a peer that answers every ping refreshes its
+//     read deadline before it passes. The defaults (30 s, 60 s) give a peer
+//     one missed ping of slack and notice a dead one within a minute.
+//   - WriteWait bounds every write (a batch of frames, a ping, a close):
+//     a peer that stops reading cannot hold a writer forever.
+//   - CloseGrace is how long a connection that we closed waits for the
+//     peer's close frame before the TCP connection is dropped.
+//   - HandshakeTimeout bounds the WebSocket upgrade.
+const (
+	DefaultPingInterval     = 30 * time.Second
+	DefaultPongWait         = 60 * time.Second
+	DefaultWriteWait        = 10 * time.Second
+	DefaultCloseGrace       = time.Second
+	DefaultHandshakeTimeout = 10 * time.Second
+)
+
+// Limits from PROTOCOL.md, as defaults.
+const (
+	DefaultMaxMessage = 16 << 10 // bytes in one client message, after reassembly
+	DefaultOutboxMax  = 1 << 20  // bytes of frames waiting to be written to one client
+)
+
+// Config configures the edge. The zero value is usable: every field
+// documents its default.
+type Config struct {
+	// Logger receives connection events. Default: discard.
+	Logger *slog.Logger
+	// Clock is used for deadlines. Default: time.Now.
+	Clock func() time.Time
+
+	// MaxMessage is the largest client message, in bytes (close 1009
+	// past it). Default 16 KiB.
+	MaxMessage int64
+	// MaxText is the largest text of a say or dm, in bytes. Default 4096.
+	MaxText int
+	// OutboxMax is how many bytes of frames may wait for one slow client
+	// before it is closed with 4001. Default 1 MiB.
+	OutboxMax int
+
+	// MaxConns caps open connections (HTTP 503 past it); 0 is no cap.
+	MaxConns int
+	// MaxConnsPerIP caps connections from one client IP (HTTP 429 past
+	// it); 0 is no cap.
+	MaxConnsPerIP int
+	// AllowedOrigins lists the browser origins (scheme://host[:port]) that
+	// may connect besides the server's own host. Requests without an Origin
+	// header (non-browser clients) are always allowed.
+	AllowedOrigins []string
+
+	// Timing; see the constants above. Zero means the default.
+	PingInterval     time.Duration
+	PongWait         time.Duration
+	WriteWait        time.Duration
+	CloseGrace       time.Duration
+	HandshakeTimeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	orDefault(&c.MaxMessage, DefaultMaxMessage)
+	orDefault(&c.MaxText, wire.DefaultMaxText)
+	orDefault(&c.OutboxMax, DefaultOutboxMax)
+	orDefault(&c.PingInterval, DefaultPingInterval)
+	orDefault(&c.PongWait, DefaultPongWait)
+	orDefault(&c.WriteWait, DefaultWriteWait)
+	orDefault(&c.CloseGrace, DefaultCloseGrace)
+	orDefault(&c.HandshakeTimeout, DefaultHandshakeTimeout)
+	return c
+}
+
+func orDefault[T int | int64 | time.Duration](v *T, def T) {
+	if *v == 0 {
+		*v = def
+	}
+}

@@ -1,0 +1,31 @@
+// Package server is the chat server's edge: HTTP, WebSocket upgrades and the
+// translation between frames and actor messages. It holds no chat logic;
+// every decision is made by the actors it talks to.
+//
+// # Concurrency contract
+//
+// Each connection (conn) has:
+//
+//   - a read loop, on the HTTP handler's goroutine, the only reader: it
+//     decodes each frame (proto/wire) into an actor message and sends it to
+//     the user actor with the connection's PID as sender, and it handles
+//     pongs, which confirm delivered private messages;
+//   - a write loop, started when the outbox gets work and gone when it is
+//     empty, the only writer: it writes everything queued as separate frames
+//     with one flush (one syscall) per batch. Control frames (pings, pongs,
+//     close) are queued too, never written from elsewhere;
+//   - an outbox, guarded by its mutex, that actors push to through the
+//     connection's actor.Process methods. A push never blocks: past the
+//     byte limit the connection is closed with 4001.
+//
+// Server-wide state (open connections, per-IP counts, draining) is guarded
+// by Server.mu. Nothing here blocks an actor.
+//
+// # Two error vocabularies
+//
+// A refused request is a chatpb.Refused from an actor, written as an
+// "error" frame; the connection stays. A connection that must end gets a
+// chatpb.CloseReason (from an actor's EndSession, or from the read loop for
+// binary, non-UTF-8 or oversize frames), mapped to its close code by
+// proto/wire. Both are counted in Metrics and logged.
+package server

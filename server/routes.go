@@ -1,0 +1,43 @@
+package server
+
+import "net/http"
+
+// Routes returns the server's HTTP handler: the WebSocket endpoint /chat
+// and, when ops is non-nil, the operations endpoints it serves (health,
+// readiness, metrics; see OpsHandler). cmd/chatd may serve ops on a
+// separate address instead.
+func (s *Server) Routes(ops http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/chat", s)
+	if ops != nil {
+		mux.Handle("/", ops)
+	}
+	return mux
+}
+
+// OpsHandler serves /healthz (the process is up), /readyz (the actor system
+// and store are up and the server is not shutting down) and, when metrics is
+// non-nil, /metrics.
+func (s *Server) OpsHandler(metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		plain(w, http.StatusOK, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.Ready() {
+			plain(w, http.StatusServiceUnavailable, "shutting down")
+			return
+		}
+		plain(w, http.StatusOK, "ready")
+	})
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics)
+	}
+	return mux
+}
+
+func plain(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body + "\n"))
+}

@@ -1,0 +1,212 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/gorilla/websocket"
+
+	"github.com/actorchat/chat/actors"
+	"github.com/actorchat/chat/proto/chatpb"
+	"github.com/actorchat/chat/proto/wire"
+)
+
+// Server is the chat server's edge: it accepts WebSocket connections on
+// /chat, attaches each to its user actor and translates frames both ways.
+// It holds no chat logic.
+type Server struct {
+	// set at construction
+	cfg      Config
+	chat     *actors.Chat
+	upgrader websocket.Upgrader
+	batches  *sync.Pool
+	metrics  *Metrics
+	nextID   atomic.Uint64
+
+	mu       sync.Mutex // guards the fields below
+	conns    map[*conn]struct{}
+	perIP    map[string]int // connection slots held per client IP
+	slots    int            // connection slots held in all, upgraded or not
+	draining bool
+	drained  chan struct{} // closed when draining and conns is empty
+}
+
+// New returns a server for chat. metrics may be nil (no metrics).
+func New(cfg Config, chat *actors.Chat, metrics *Metrics) *Server {
+	cfg = cfg.withDefaults()
+	if metrics == nil {
+		metrics = NewMetrics(nil)
+	}
+	s := &Server{
+		cfg: cfg, chat: chat, metrics: metrics, batches: newBatchPool(),
+		conns: make(map[*conn]struct{}), perIP: make(map[string]int),
+		drained: make(chan struct{}),
+	}
+	s.upgrader = websocket.Upgrader{
+		HandshakeTimeout: cfg.HandshakeTimeout,
+		ReadBufferSize:   1024,
+		WriteBufferPool:  &sync.Pool{}, // frames are assembled in pooled buffers
+		CheckOrigin:      newOriginCheck(cfg.AllowedOrigins),
+		Error:            s.upgradeError,
+	}
+	return s
+}
+
+// ServeHTTP serves the WebSocket endpoint, /chat.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name, reason := userName(r.URL)
+	if reason != "" {
+		s.refuse(w, http.StatusBadRequest, "bad_name", reason)
+		return
+	}
+	ip := clientIP(r)
+	if status, why := s.admit(ip); status != 0 {
+		s.refuse(w, status, why, why)
+		return
+	}
+	defer s.release(ip)
+	h := &hijacker{ResponseWriter: w, pool: s.batches}
+	ws, err := s.upgrader.Upgrade(h, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	s.run(ws, h.conn, name, ip)
+}
+
+// run attaches an upgraded connection to its user and reads it until it
+// ends.
+func (s *Server) run(ws *websocket.Conn, bc *batchConn, name, ip string) {
+	c := &conn{srv: s, ws: ws, net: bc, user: name, closeWritten: make(chan struct{})}
+	c.out.max = s.cfg.OutboxMax
+	id := "session/" + name + "/" + strconv.FormatUint(s.nextID.Add(1), 36)
+	c.self, _ = s.system().ProcessRegistry.Add(c, id)
+	c.log = s.cfg.Logger.With("user", name, "session", id, "remote", ip)
+	if !s.track(c) {
+		s.abort(c, chatpb.CloseReason_CLOSE_REASON_SHUTDOWN)
+		return
+	}
+	userPID, err := s.chat.Connect(name, c.self)
+	if err != nil {
+		c.log.Error("attaching a connection", "err", err)
+		s.abort(c, chatpb.CloseReason_CLOSE_REASON_INTERNAL)
+		return
+	}
+	c.userPID = userPID
+	c.log.Info("connection opened")
+	c.serve()
+}
+
+// abort closes a connection that never got to its read loop.
+func (s *Server) abort(c *conn, reason chatpb.CloseReason) {
+	s.system().ProcessRegistry.Remove(c.self)
+	_ = c.ws.WriteControl(websocket.CloseMessage, closePayload(reason), s.cfg.Clock().Add(s.cfg.WriteWait))
+	_ = c.ws.Close()
+	s.forget(c)
+}
+
+// Shutdown stops accepting connections, closes every open one with 1001
+// and waits until all have ended or ctx is done.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.draining = true
+	open := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		open = append(open, c)
+	}
+	s.checkDrained()
+	s.mu.Unlock()
+	for _, c := range open {
+		c.end(chatpb.CloseReason_CLOSE_REASON_SHUTDOWN, nil)
+	}
+	select {
+	case <-s.drained:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("server: %d connections still open: %w", s.Open(), ctx.Err())
+	}
+}
+
+// Ready reports whether the server accepts connections (not shutting down).
+func (s *Server) Ready() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.draining
+}
+
+// Open returns the number of open connections.
+func (s *Server) Open() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+func (s *Server) track(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.metrics.connsOpen.Inc()
+	return true
+}
+
+func (s *Server) forget(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.conns[c]; ok {
+		delete(s.conns, c)
+		s.metrics.connsOpen.Dec()
+		s.metrics.closes.WithLabelValues(closeLabel(chatpb.CloseReason(c.reason.Load()))).Inc()
+	}
+	s.checkDrained()
+}
+
+// checkDrained closes drained once draining leaves no connection. s.mu held.
+func (s *Server) checkDrained() {
+	if s.draining && len(s.conns) == 0 {
+		select {
+		case <-s.drained:
+		default:
+			close(s.drained)
+		}
+	}
+}
+
+func (s *Server) system() *actor.ActorSystem { return s.chat.System() }
+func (s *Server) root() *actor.RootContext   { return s.chat.System().Root }
+
+// userName reads the one user name from the query. A missing, repeated or
+// invalid name is refused with a one-line reason.
+func userName(u *url.URL) (name, reason string) {
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return "", "malformed query string"
+	}
+	switch v := q["user"]; len(v) {
+	case 0:
+		return "", "missing user name: connect to /chat?user=NAME"
+	case 1:
+		if name, ok := wire.FoldName(v[0]); ok {
+			return name, ""
+		}
+		return "", "invalid user name: 1 to 32 of a-z 0-9 _ . -, starting with a letter, digit or _"
+	default:
+		return "", "repeated user parameter: give one user name"
+	}
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

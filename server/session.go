@@ -1,0 +1,68 @@
+package server
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/gorilla/websocket"
+
+	"github.com/actorchat/chat/proto/chatpb"
+	"github.com/actorchat/chat/proto/wire"
+)
+
+// A conn is an actor.Process: actors send to its PID like to any actor, and
+// the message is translated to a frame and queued on the spot. That keeps
+// fan-out at one outbox push per recipient, with no mailbox and no
+// goroutine per session.
+var _ actor.Process = (*conn)(nil)
+
+// SendUserMessage translates one actor message into a frame.
+func (c *conn) SendUserMessage(_ *actor.PID, message any) {
+	switch m := actor.UnwrapEnvelopeMessage(message).(type) {
+	case *chatpb.EndSession:
+		c.endSession(m)
+	case *chatpb.Deliver:
+		c.deliver(m)
+	default:
+		c.send(m)
+	}
+}
+
+// SendSystemMessage ignores system messages: nothing watches a session (the
+// user actor learns of its end from Disconnect).
+func (c *conn) SendSystemMessage(*actor.PID, any) {}
+
+// Stop ends the connection as if the server were shutting down.
+func (c *conn) Stop(*actor.PID) {
+	c.end(chatpb.CloseReason_CLOSE_REASON_SHUTDOWN, nil)
+}
+
+func (c *conn) endSession(m *chatpb.EndSession) {
+	var errFrame []byte
+	if m.Code != chatpb.ErrorCode_ERROR_CODE_UNSPECIFIED {
+		errFrame, _ = wire.AppendEvent(nil, m)
+		c.srv.metrics.countError(m.Code)
+	}
+	c.end(m.Reason, errFrame)
+}
+
+// deliver queues a message. A fan-out hands every recipient the same
+// pre-rendered frame.
+func (c *conn) deliver(d *chatpb.Deliver) {
+	data := d.Frame
+	if data == nil {
+		data, _ = wire.AppendEvent(nil, d)
+	}
+	c.srv.metrics.countDelivery(d.Message.GetKind())
+	c.enqueue(frame{op: websocket.TextMessage, data: data, seq: d.Seq})
+}
+
+func (c *conn) send(m any) {
+	data, ok := wire.AppendEvent(nil, m)
+	if !ok {
+		c.log.Error("no frame for an actor message", "type", typeName(m))
+		return
+	}
+	if r, isRefusal := m.(*chatpb.Refused); isRefusal {
+		c.srv.metrics.countError(r.Code)
+	}
+	c.enqueue(frame{op: websocket.TextMessage, data: data})
+}
