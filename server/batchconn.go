@@ -65,6 +65,7 @@ const maxPooledBatch = 256 << 10
 func newBatchPool() *sync.Pool {
 	return &sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 }
+
 // hijacker wraps the ResponseWriter given to the upgrader so that the
 // connection it hijacks is a batchConn.
 type hijacker struct {

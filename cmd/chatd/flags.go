@@ -11,23 +11,23 @@ import (
 // options is everything chatd can be told, by flag or by environment
 // variable (the flag wins).
 type options struct {
-	addr, metricsAddr     string
-	logFormat, logLevel   string
-	storeKind, dataDir    string
-	history               int
-	maxMessage            int64
-	maxText               int
-	msgRate               float64
-	msgBurst              int
-	queueMax, outboxMax   int
-	maxConns, maxConnsIP  int
-	allowedOrigins        string
-	presenceLimit         int
-	pingInterval          time.Duration
-	pongWait              time.Duration
-	restartLimit          int
-	restartWindow         time.Duration
-	debugFaults           bool
+	addr, metricsAddr    string
+	logFormat, logLevel  string
+	storeKind, dataDir   string
+	history              int
+	maxMessage           int64
+	maxText              int
+	msgRate              float64
+	msgBurst             int
+	queueMax, outboxMax  int
+	maxConns, maxConnsIP int
+	allowedOrigins       string
+	presenceLimit        int
+	pingInterval         time.Duration
+	pongWait             time.Duration
+	restartLimit         int
+	restartWindow        time.Duration
+	debugFaults          bool
 }
 
 // parseOptions reads args, with CHAT_* environment variables as defaults.
@@ -130,4 +130,3 @@ func (e *envFlags) dur(p *time.Duration, name string, def time.Duration, usage s
 func (e *envFlags) bool(p *bool, name string, def bool, usage string) {
 	e.define(name, usage, func(u string) { e.fs.BoolVar(p, name, def, u) })
 }
-

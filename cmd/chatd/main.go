@@ -114,7 +114,7 @@ func actorConfig(o options, st store.Store, logger *slog.Logger) actors.Config {
 		PresenceLimit: o.presenceLimit, HistoryLimit: o.history,
 		RestartLimit: o.restartLimit, RestartWindow: o.restartWindow,
 		DebugFaults: o.debugFaults,
-		Render: func(m *chatpb.Message) []byte { return wire.AppendMessage(nil, m, false) },
+		Render:      func(m *chatpb.Message) []byte { return wire.AppendMessage(nil, m, false) },
 	}
 }
 
