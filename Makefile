@@ -29,7 +29,7 @@ vet:
 
 ## layering: dependencies point inward (see README, "Architecture")
 layering:
-	$(GO) run ./internal/layering
+	$(GO) test -count=1 ./internal/layering
 
 ## proto: regenerate proto/chatpb from proto/chat.proto (needs protoc: apt-get install protobuf-compiler)
 proto:
@@ -47,3 +47,13 @@ proto-check:
 
 clean:
 	rm -rf bin
+
+FUZZTIME ?= 30s
+## fuzz: run every fuzz target of the module for FUZZTIME each (CI runs a short pass)
+fuzz:
+	@for p in $$($(GO) list ./...); do \
+		for t in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
+			echo "fuzz $$p $$t ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
+		done; \
+	done

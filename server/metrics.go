@@ -19,7 +19,8 @@ type Metrics struct {
 	closes        *prometheus.CounterVec // by close reason
 	framesIn      prometheus.Counter
 	framesOut     prometheus.Counter
-	deliveries    *prometheus.CounterVec // by message kind
+	publicOut     prometheus.Counter // chat_deliveries_total{kind="public"}, resolved once: it is per delivery
+	dmOut         prometheus.Counter // chat_deliveries_total{kind="dm"}
 	errors        *prometheus.CounterVec // by protocol error code
 	rateLimited   prometheus.Counter
 	slowConsumers prometheus.Counter
@@ -39,8 +40,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "chat_frames_in_total", Help: "Frames read from clients."}),
 		framesOut: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chat_frames_out_total", Help: "Frames written to clients, control frames included."}),
-		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "chat_deliveries_total", Help: "Messages handed to connections, by kind (public, dm)."}, []string{"kind"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chat_errors_total", Help: "Error frames sent, by protocol error code."}, []string{"code"}),
 		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
@@ -48,9 +47,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		slowConsumers: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chat_slow_consumer_disconnects_total", Help: "Connections closed with 4001 because their outbox overflowed."}),
 	}
+	deliveries := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "chat_deliveries_total", Help: "Messages handed to connections, by kind (public, dm)."}, []string{"kind"})
+	m.publicOut, m.dmOut = deliveries.WithLabelValues("public"), deliveries.WithLabelValues("dm")
 	if reg != nil {
 		reg.MustRegister(m.connsOpen, m.refused, m.closes, m.framesIn, m.framesOut,
-			m.deliveries, m.errors, m.rateLimited, m.slowConsumers)
+			deliveries, m.errors, m.rateLimited, m.slowConsumers)
 	}
 	return m
 }
@@ -63,11 +65,11 @@ func (m *Metrics) countError(code chatpb.ErrorCode) {
 }
 
 func (m *Metrics) countDelivery(k chatpb.Kind) {
-	label := "public"
 	if k == chatpb.Kind_KIND_DM {
-		label = "dm"
+		m.dmOut.Inc()
+		return
 	}
-	m.deliveries.WithLabelValues(label).Inc()
+	m.publicOut.Inc()
 }
 
 // ObserveActors registers metrics read from the actor system: the depth of

@@ -1,0 +1,6 @@
+// Package layering holds the test that keeps the project's dependencies
+// pointing inward (see README, "Architecture"): proto/ imports nothing of
+// ours but itself; actors/ never imports the edge (server/, net/http, the
+// WebSocket library); server/ and client/ translate and never import each
+// other; nothing imports cmd/. It has no code of its own.
+package layering
