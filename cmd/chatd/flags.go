@@ -28,6 +28,7 @@ type options struct {
 	restartLimit         int
 	restartWindow        time.Duration
 	debugFaults          bool
+	pprof                bool
 }
 
 // parseOptions reads args, with CHAT_* environment variables as defaults.
@@ -58,6 +59,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	e.int(&o.restartLimit, "restart-limit", 5, "user-actor restarts tolerated within -restart-window")
 	e.dur(&o.restartWindow, "restart-window", time.Minute, "window of -restart-limit")
 	e.bool(&o.debugFaults, "debug-faults", false, "enable the /debug panic fault-injection command")
+	e.bool(&o.pprof, "pprof", false, "serve /debug/pprof/ beside /metrics (for profiling; keep it off the public address)")
 	if err := e.err; err != nil {
 		return o, err
 	}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -130,6 +131,9 @@ func serverConfig(o options, logger *slog.Logger) server.Config {
 // connections (1001), HTTP, actors, store.
 func serve(ctx context.Context, o options, srv *server.Server, chat *actors.Chat, metrics http.Handler, logger *slog.Logger) error {
 	ops := srv.OpsHandler(metrics)
+	if o.pprof {
+		ops = withPprof(ops)
+	}
 	var mainOps http.Handler // ops on the chat address unless they have their own
 	if o.metricsAddr == "" {
 		mainOps = ops
@@ -174,4 +178,15 @@ func listen(addr string, h http.Handler, logger *slog.Logger, what string) (*htt
 		}
 	}()
 	return hs, nil
+}
+
+// withPprof adds the runtime profiler's endpoints to the ops handler.
+func withPprof(ops http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", ops)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

@@ -1,0 +1,158 @@
+package client
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/actorchat/chat/proto/wire"
+)
+
+// DefaultServer is the WebSocket address the client dials when Config.Server
+// is empty.
+const DefaultServer = "ws://localhost:8000/chat"
+
+// Config configures a Client and the two user interfaces. The zero value of
+// every field except User is usable; each field documents its default.
+type Config struct {
+	// Server is the WebSocket URL of the chat endpoint. Empty means
+	// DefaultServer. http:// and https:// are accepted for ws:// and wss://,
+	// and a URL without a path gets /chat.
+	Server string
+	// User is the name to connect as. Required; the server folds it to
+	// lower case.
+	User string
+	// JSON makes the user interfaces print every received frame as raw JSON,
+	// one per line, instead of formatted text.
+	JSON bool
+	// History is how many recent public messages to request after every
+	// (re)connect and show marked as history. Zero requests none.
+	History int
+
+	// Now is the clock used to decide whether a timestamp is today and to
+	// stamp local notices. Nil means time.Now.
+	Now func() time.Time
+	// Location is the time zone timestamps are shown in. Nil means time.Local.
+	Location *time.Location
+	// Logger receives diagnostics (dial errors, unparsable frames). Nil
+	// discards them.
+	Logger *slog.Logger
+	// Notices is where local notices (connection lost, reconnected) go in
+	// JSON mode, so that standard output holds only frames. Nil discards
+	// them. In text mode notices are printed with everything else.
+	Notices io.Writer
+
+	// BackoffMin is the first reconnect delay; it doubles per failed attempt.
+	// Zero means 250ms.
+	BackoffMin time.Duration
+	// BackoffMax caps the reconnect delay. Zero means 10s.
+	BackoffMax time.Duration
+	// WriteTimeout bounds every network write. Zero means 10s.
+	WriteTimeout time.Duration
+	// KeepAlive is how long the connection may be silent before the client
+	// pings the server itself. Zero means 30s.
+	KeepAlive time.Duration
+	// IdleTimeout is how long the client waits for any frame, ping or pong
+	// before it counts the connection as dead and reconnects. Zero means 75s.
+	IdleTimeout time.Duration
+	// CloseTimeout bounds the closing handshake after Close. Zero means 1s.
+	CloseTimeout time.Duration
+	// DrainTimeout is how long line mode waits at the end of its input for
+	// the receipts of what it sent. Zero means 5s.
+	DrainTimeout time.Duration
+	// Grace is how long line mode keeps listening after the last receipt,
+	// so that replies to what it sent can arrive. Zero means 300ms.
+	Grace time.Duration
+	// MaxFrame is the largest frame the client sends; a longer message is
+	// refused locally, since the server would close the connection over it
+	// and every resend. Zero means 16384, the server's default limit.
+	MaxFrame int
+	// SeenIDs is how many recent message ids are remembered to drop
+	// duplicate deliveries. Zero means 10000.
+	SeenIDs int
+}
+
+// Validate reports whether cfg can be used: a valid user name and a usable
+// server address. New checks the same.
+func (cfg Config) Validate() error {
+	if _, ok := wire.FoldName(cfg.User); !ok {
+		return fmt.Errorf("invalid user name %q: use 1 to %d of a-z 0-9 _ . - starting with a letter, digit or _", cfg.User, wire.MaxNameLen)
+	}
+	_, err := cfg.withDefaults().dialURL()
+	return err
+}
+
+// withDefaults returns cfg with every zero field replaced by its default.
+func (cfg Config) withDefaults() Config {
+	if cfg.Server == "" {
+		cfg.Server = DefaultServer
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Notices == nil {
+		cfg.Notices = io.Discard
+	}
+	cfg.durationDefaults()
+	if cfg.MaxFrame == 0 {
+		cfg.MaxFrame = 16384
+	}
+	if cfg.SeenIDs == 0 {
+		cfg.SeenIDs = 10000
+	}
+	return cfg
+}
+
+// durationDefaults fills in the zero durations.
+func (cfg *Config) durationDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&cfg.BackoffMin, 250*time.Millisecond)
+	def(&cfg.BackoffMax, 10*time.Second)
+	def(&cfg.WriteTimeout, 10*time.Second)
+	def(&cfg.KeepAlive, 30*time.Second)
+	def(&cfg.IdleTimeout, 75*time.Second)
+	def(&cfg.CloseTimeout, time.Second)
+	def(&cfg.DrainTimeout, 5*time.Second)
+	def(&cfg.Grace, 300*time.Millisecond)
+}
+
+// dialURL is the URL to dial: Server with the path defaulted and the user
+// name as the query parameter the protocol asks for.
+func (cfg Config) dialURL() (string, error) {
+	u, err := url.Parse(cfg.Server)
+	if err != nil {
+		return "", fmt.Errorf("server address %q: %w", cfg.Server, err)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "ws", "wss":
+	case "http":
+		u.Scheme = "ws"
+	case "https":
+		u.Scheme = "wss"
+	default:
+		return "", fmt.Errorf("server address %q: want a ws:// or wss:// URL", cfg.Server)
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("server address %q: no host", cfg.Server)
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/chat"
+	}
+	q := u.Query()
+	q.Set("user", cfg.User)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}

@@ -1,0 +1,256 @@
+package client
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/actorchat/chat/proto/wire"
+)
+
+// waitLimit bounds every wait in these tests.
+const waitLimit = 5 * time.Second
+
+// fakeServer is a scripted chat server on 127.0.0.1: it welcomes each
+// connection and hands it to the test, which reads the client's frames and
+// answers them itself.
+type fakeServer struct {
+	t      *testing.T
+	srv    *httptest.Server
+	url    string
+	conns  chan *fakeConn // every accepted connection, in order
+	refuse string         // when set, dials get HTTP 400 with this reason
+
+	mu  sync.Mutex
+	all []*fakeConn // every connection, closed at cleanup
+}
+
+// fakeConn is one connection to the fake server. Only the test goroutine
+// (or one responder goroutine) writes to ws.
+type fakeConn struct {
+	ws     *websocket.Conn
+	user   string
+	in     chan wire.ClientFrame // frames from the client, decoded
+	closed chan error            // the read error that ended the connection
+}
+
+// newFakeServer starts a fake server, closed when the test ends.
+func newFakeServer(t *testing.T) *fakeServer {
+	t.Helper()
+	fs := &fakeServer{t: t, conns: make(chan *fakeConn, 16)}
+	fs.srv = httptest.NewServer(http.HandlerFunc(fs.handle))
+	fs.url = "ws" + strings.TrimPrefix(fs.srv.URL, "http") + "/chat"
+	t.Cleanup(fs.close)
+	return fs
+}
+
+// handle upgrades one connection, welcomes it and reads its frames.
+func (fs *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
+	if fs.refuse != "" {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintln(w, fs.refuse)
+		return
+	}
+	ws, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+	if err != nil {
+		fs.t.Errorf("upgrade: %v", err)
+		return
+	}
+	fc := &fakeConn{ws: ws, user: r.URL.Query().Get("user"), in: make(chan wire.ClientFrame, 100), closed: make(chan error, 1)}
+	fs.mu.Lock()
+	fs.all = append(fs.all, fc)
+	fs.mu.Unlock()
+	fc.sendRaw(fs.t, fmt.Sprintf(`{"type":"welcome","user":%q,"users":[%q],"online":1,"ts":"2026-11-28T12:00:00.000Z"}`, fc.user, fc.user))
+	fs.conns <- fc
+	fc.readFrames(fs.t)
+}
+
+// readFrames decodes the client's frames into fc.in until the connection
+// ends, then reports why on fc.closed.
+func (fc *fakeConn) readFrames(t *testing.T) {
+	defer close(fc.in)
+	for {
+		_, data, err := fc.ws.ReadMessage()
+		if err != nil {
+			fc.closed <- err
+			return
+		}
+		var f wire.ClientFrame
+		if err := json.Unmarshal(data, &f); err != nil {
+			t.Errorf("client sent a frame that is not JSON: %q", data)
+			continue
+		}
+		fc.in <- f
+	}
+}
+
+// accept waits for the next connection.
+func (fs *fakeServer) accept() *fakeConn {
+	fs.t.Helper()
+	select {
+	case fc := <-fs.conns:
+		return fc
+	case <-time.After(waitLimit):
+		fs.t.Fatal("no connection from the client")
+		return nil
+	}
+}
+
+// close cuts every connection and stops the server.
+func (fs *fakeServer) close() {
+	fs.mu.Lock()
+	for _, fc := range fs.all {
+		_ = fc.ws.Close()
+	}
+	fs.mu.Unlock()
+	fs.srv.Close()
+}
+
+// expect returns the client's next frame, failing the test after waitLimit.
+func (fc *fakeConn) expect(t *testing.T) wire.ClientFrame {
+	t.Helper()
+	select {
+	case f, ok := <-fc.in:
+		if !ok {
+			t.Fatal("connection ended while waiting for a frame")
+		}
+		return f
+	case <-time.After(waitLimit):
+		t.Fatal("no frame from the client")
+	}
+	return wire.ClientFrame{}
+}
+
+// sendRaw writes one text frame.
+func (fc *fakeConn) sendRaw(t *testing.T, js string) {
+	if err := fc.ws.WriteMessage(websocket.TextMessage, []byte(js)); err != nil {
+		t.Errorf("fake server write: %v", err)
+	}
+}
+
+// drop cuts the TCP connection with no closing handshake, as a network
+// failure would.
+func (fc *fakeConn) drop() {
+	_ = fc.ws.UnderlyingConn().Close()
+}
+
+// closeWith sends a close frame with code and closes the connection.
+func (fc *fakeConn) closeWith(code int, text string) {
+	msg := websocket.FormatCloseMessage(code, text)
+	_ = fc.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+	_ = fc.ws.Close()
+}
+
+// respond answers the client's frames the way the real server would, until
+// the connection ends: say (receipt and the public copy), dm (receipt,
+// queued), who, and history (refused with bad_request when oldServer, as a
+// server without history would). Run it in its own goroutine.
+func (fc *fakeConn) respond(t *testing.T, oldServer bool) {
+	n := 0
+	for f := range fc.in {
+		n++
+		ref := ""
+		if f.Ref != nil {
+			ref = *f.Ref
+		}
+		ts := "2026-11-28T12:00:01.000Z"
+		switch f.Type {
+		case "say":
+			fc.sendRaw(t, fmt.Sprintf(`{"type":"sent","ref":%q,"id":"m%d","ts":%q}`, ref, n, ts))
+			fc.sendRaw(t, fmt.Sprintf(`{"type":"message","id":"m%d","kind":"public","from":%q,"text":%q,"ts":%q}`, n, fc.user, f.Text, ts))
+		case "dm":
+			fc.sendRaw(t, fmt.Sprintf(`{"type":"sent","ref":%q,"id":"m%d","ts":%q,"queued":true}`, ref, n, ts))
+		case "who":
+			fc.sendRaw(t, fmt.Sprintf(`{"type":"users","ref":%q,"users":["alice","bob"],"online":2}`, ref))
+		case "history":
+			if oldServer {
+				fc.sendRaw(t, fmt.Sprintf(`{"type":"error","ref":%q,"code":"bad_request","message":"unknown type \"history\""}`, ref))
+			} else {
+				fc.sendRaw(t, fmt.Sprintf(`{"type":"history","ref":%q,"messages":[]}`, ref))
+			}
+		}
+	}
+}
+
+// closeCode waits for the connection to end and returns the close code the
+// client sent, or -1 when it ended without a close frame.
+func (fc *fakeConn) closeCode(t *testing.T) int {
+	t.Helper()
+	select {
+	case err := <-fc.closed:
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			return ce.Code
+		}
+		return -1
+	case <-time.After(waitLimit):
+		t.Fatal("the client did not close the connection")
+		return 0
+	}
+}
+
+// lineWriter is an io.Writer for a client's output that hands each line
+// to the test as it is written.
+type lineWriter struct {
+	mu    sync.Mutex
+	lines []string
+	ch    chan string
+}
+
+// newLineWriter returns a writer with room for many unread lines.
+func newLineWriter() *lineWriter { return &lineWriter{ch: make(chan string, 1000)} }
+
+// Write records the lines in p (the printer writes whole lines).
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, line := range strings.Split(strings.TrimSuffix(string(p), "\n"), "\n") {
+		w.lines = append(w.lines, line)
+		w.ch <- line
+	}
+	return len(p), nil
+}
+
+// all returns every line written so far.
+func (w *lineWriter) all() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.lines...)
+}
+
+// waitFor returns the next written line containing substr, failing the
+// test after waitLimit.
+func (w *lineWriter) waitFor(t *testing.T, substr string) string {
+	t.Helper()
+	deadline := time.After(waitLimit)
+	for {
+		select {
+		case line := <-w.ch:
+			if strings.Contains(line, substr) {
+				return line
+			}
+		case <-deadline:
+			t.Fatalf("no output line containing %q; got:\n%s", substr, strings.Join(w.all(), "\n"))
+		}
+	}
+}
+
+// count returns how many lines written so far contain substr.
+func (w *lineWriter) count(substr string) int {
+	n := 0
+	for _, line := range w.all() {
+		if strings.Contains(line, substr) {
+			n++
+		}
+	}
+	return n
+}

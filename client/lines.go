@@ -1,0 +1,99 @@
+package client
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+)
+
+// RunLines is the client for input that is not a terminal (a pipe, a file,
+// a test): it connects, sends every line of in as a typed line (commands
+// included), and prints one line per event to out, formatted without colors
+// or, with cfg.JSON, as the raw frames. At the end of in (or at /quit) it
+// waits, at most cfg.DrainTimeout, until the server has welcomed it and
+// answered every request, listens for cfg.Grace more so that replies can
+// arrive, and closes the connection with 1000.
+//
+// It returns nil when everything sent was accepted; otherwise an error
+// saying what went wrong: Run's error (ErrSessionReplaced, *RefusedError,
+// the context's), requests refused by the server or locally, or requests
+// left unanswered. The goroutine reading in is abandoned, blocked in Read,
+// if RunLines returns before in ends.
+func RunLines(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
+	cfg = cfg.withDefaults()
+	var refused atomic.Int64
+	countRefusals := func(ev Event) {
+		if ev.Frame.Type == "error" && ev.Request != nil {
+			refused.Add(1)
+		}
+	}
+	s, err := startSession(ctx, cfg, newPrinter(cfg, out, false), countRefusals)
+	if err != nil {
+		return err
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	if ended, err := s.feed(readLines(in, stop, cfg)); ended {
+		return err
+	}
+	if ended, err := s.drain(cfg.DrainTimeout); ended {
+		return err
+	}
+	if ended, err := s.linger(cfg.Grace); ended {
+		return err
+	}
+	if err := s.close(); err != nil {
+		return err
+	}
+	if n := int64(s.failed) + refused.Load(); n > 0 {
+		return fmt.Errorf("%d request(s) refused", n)
+	}
+	return nil
+}
+
+// feed handles lines until they end or ask to quit. It returns Run's
+// result and true if Run ended first.
+func (s *session) feed(lines <-chan string) (bool, error) {
+	for {
+		select {
+		case line, ok := <-lines:
+			if !ok || s.handleLine(line) {
+				return false, nil
+			}
+		case err := <-s.runErr:
+			return true, err
+		}
+	}
+}
+
+// readLines sends the lines of in, without their line endings, until in
+// ends or stop is closed. A read error other than EOF ends the input too,
+// and is logged.
+func readLines(in io.Reader, stop <-chan struct{}, cfg Config) <-chan string {
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		r := bufio.NewReader(in)
+		for {
+			line, err := r.ReadString('\n')
+			if line != "" {
+				select {
+				case lines <- strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r"):
+				case <-stop:
+					return
+				}
+			}
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					cfg.Logger.Error("reading input", "err", err)
+				}
+				return
+			}
+		}
+	}()
+	return lines
+}

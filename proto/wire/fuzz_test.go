@@ -1,0 +1,197 @@
+package wire
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/actorchat/chat/proto/chatpb"
+)
+
+// Seed corpora live in testdata/fuzz/<FuzzName>/; `go test` runs them as
+// regression cases, `go test -fuzz` grows from them.
+
+// FuzzDecode checks that Decode accepts any bytes and keeps its contract: one
+// of the listed request types, never nil, refusals with a protocol code and a
+// message, accepted requests that obey the protocol's rules, and agreement
+// with encoding/json on what is valid JSON and what a text is.
+func FuzzDecode(f *testing.F) {
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		got := Decode(frame, Limits{})
+		checkRequest(t, frame, got)
+		if again := Decode(frame, Limits{}); describe(again) != describe(got) {
+			t.Fatalf("Decode is not deterministic: %s then %s", describe(got), describe(again))
+		}
+		if startsWithBrace(frame) {
+			checkAgainstEncodingJSON(t, frame, got)
+		}
+	})
+}
+
+// checkRequest checks one decoded request against the protocol's rules.
+func checkRequest(t *testing.T, frame []byte, got any) {
+	t.Helper()
+	switch r := got.(type) {
+	case *chatpb.Say:
+		checkAccepted(t, frame, r != nil, r.GetText(), r.GetRef(), r.GetKey())
+	case *chatpb.Dm:
+		checkAccepted(t, frame, r != nil, r.GetText(), r.GetRef(), r.GetKey())
+		if folded, ok := FoldName(r.GetTo()); !ok || folded != r.GetTo() {
+			t.Fatalf("Decode(%q): dm to %q is not a folded name", frame, r.GetTo())
+		}
+	case *chatpb.Who:
+		checkAccepted(t, frame, r != nil, "x", r.GetRef(), "")
+	case *chatpb.History:
+		checkAccepted(t, frame, r != nil, "x", r.GetRef(), "")
+		if r.Limit < 1 || r.Limit > MaxHistoryLimit {
+			t.Fatalf("Decode(%q): history limit %d", frame, r.Limit)
+		}
+	case *chatpb.DebugPanic:
+		if r == nil {
+			t.Fatalf("Decode(%q) = nil *DebugPanic", frame)
+		}
+	case *chatpb.Invalid:
+		if r == nil || r.Message == "" || !utf8.ValidString(r.Message) {
+			t.Fatalf("Decode(%q) = %v: nil or without a UTF-8 message", frame, r)
+		}
+		switch r.Code {
+		case chatpb.ErrorCode_ERROR_CODE_BAD_REQUEST, chatpb.ErrorCode_ERROR_CODE_UNKNOWN_COMMAND,
+			chatpb.ErrorCode_ERROR_CODE_INVALID_TEXT, chatpb.ErrorCode_ERROR_CODE_UNKNOWN_USER:
+		default:
+			t.Fatalf("Decode(%q): Invalid with code %v", frame, r.Code)
+		}
+	default:
+		t.Fatalf("Decode(%q) returned %T", frame, got)
+	}
+}
+
+// checkAccepted checks the fields every accepted request shares.
+func checkAccepted(t *testing.T, frame []byte, nonNil bool, text, ref, key string) {
+	t.Helper()
+	if !nonNil {
+		t.Fatalf("Decode(%q) returned a nil pointer", frame)
+	}
+	if _, ok := CheckText(text, 0); !ok {
+		t.Fatalf("Decode(%q) accepted text %q", frame, text)
+	}
+	if utf8.RuneCountInString(ref) > MaxRefLen || utf8.RuneCountInString(key) > MaxKeyLen {
+		t.Fatalf("Decode(%q) accepted ref %q / key %q", frame, ref, key)
+	}
+}
+
+// checkAgainstEncodingJSON compares a '{' frame's fate with encoding/json's
+// reading of it (only for UTF-8 frames, which is all the server passes on).
+func checkAgainstEncodingJSON(t *testing.T, frame []byte, got any) {
+	t.Helper()
+	if !utf8.Valid(frame) {
+		return
+	}
+	_, reason := scanRequest(frame)
+	var fields map[string]any
+	stdErr := json.Unmarshal(frame, &fields)
+	switch {
+	case stdErr != nil && reason == "":
+		t.Fatalf("scanner accepted %q, encoding/json: %v", frame, stdErr)
+	case stdErr == nil && reason != "" && reason != reasonTooDeep:
+		t.Fatalf("scanner refused %q (%s), encoding/json accepted it", frame, reason)
+	}
+	if say, ok := got.(*chatpb.Say); ok && fields["text"] != say.Text {
+		t.Fatalf("text of %q: Decode %q, encoding/json %q", frame, say.Text, fields["text"])
+	}
+	if dm, ok := got.(*chatpb.Dm); ok && fields["text"] != dm.Text {
+		t.Fatalf("text of %q: Decode %q, encoding/json %q", frame, dm.Text, fields["text"])
+	}
+}
+
+// FuzzAppendMessage checks that any message renders to valid UTF-8 JSON with
+// exactly the protocol's fields, and that every UTF-8 string in it, text
+// above all, comes back exactly through encoding/json and ParseServerFrame.
+func FuzzAppendMessage(f *testing.F) {
+	f.Fuzz(func(t *testing.T, id, from, to, text string, ts int64, dm, offline, redelivered bool) {
+		// Keep to RFC 3339's four-digit years, 0001 to 9999.
+		const minTS, maxTS = -62135596800000, 253402300799999
+		if ts < minTS || ts > maxTS {
+			ts = minTS + (ts%maxTS+maxTS)%(maxTS-minTS)
+		}
+		m := &chatpb.Message{Id: id, From: from, To: to, Text: text, TsUnixMs: ts, Offline: offline, Kind: chatpb.Kind_KIND_PUBLIC}
+		if dm {
+			m.Kind = chatpb.Kind_KIND_DM
+		}
+		out := AppendMessage(nil, m, redelivered)
+		if !utf8.Valid(out) {
+			t.Fatalf("frame is not UTF-8: %q", out)
+		}
+		var fields map[string]any
+		if err := json.Unmarshal(out, &fields); err != nil {
+			t.Fatalf("frame is not JSON: %v: %q", err, out)
+		}
+		want := map[string]any{"type": "message", "id": id, "kind": "public", "from": from, "text": text, "ts": FormatTS(ts)}
+		if dm {
+			want["kind"], want["to"] = "dm", to
+		}
+		if offline {
+			want["offline"] = true
+		}
+		if redelivered {
+			want["redelivered"] = true
+		}
+		checkFields(t, out, fields, want)
+		if sf, err := ParseServerFrame(out); err != nil || sf.Text != fields["text"] || sf.ID != fields["id"] {
+			t.Fatalf("ParseServerFrame(%q) = %+v, %v", out, sf, err)
+		} else if tm, err := sf.Time(); err != nil || tm.UnixMilli() != ts {
+			t.Fatalf("ts %d came back as %v, %v", ts, tm, err)
+		}
+	})
+}
+
+// checkFields compares a decoded frame with the expected fields. A string
+// that is not UTF-8 comes back with U+FFFD for each bad byte, which is what
+// Go's own string-to-runes conversion does.
+func checkFields(t *testing.T, out []byte, got, want map[string]any) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("frame %q has fields %v, want %v", out, got, want)
+	}
+	for k, w := range want {
+		if s, ok := w.(string); ok {
+			w = string([]rune(s))
+		}
+		if got[k] != w {
+			t.Fatalf("field %q of %q: got %q, want %q", k, out, got[k], w)
+		}
+	}
+}
+
+// FuzzSayText checks that any valid text reaches the user actor exactly as
+// sent, whichever way the client sends it: JSON escaped by encoding/json,
+// by ClientFrame, or as a plain-text line.
+func FuzzSayText(f *testing.F) {
+	f.Fuzz(func(t *testing.T, text string) {
+		if !utf8.ValidString(text) {
+			return
+		}
+		_, textOK := CheckText(text, 0)
+		viaJSON, _ := json.Marshal(map[string]string{"type": "say", "text": text})
+		frames := [][]byte{viaJSON, ClientFrame{Type: "say", Text: text}.Encode()}
+		if isPlainSay(text) {
+			frames = append(frames, []byte(text), []byte(text+"\n"), []byte(text+"\r\n"))
+		}
+		for _, frame := range frames {
+			got := Decode(frame, Limits{})
+			if say, ok := got.(*chatpb.Say); textOK && (!ok || say.Text != text) {
+				t.Fatalf("Decode(%q) = %s, want text %q", frame, describe(got), text)
+			}
+			if inv, ok := got.(*chatpb.Invalid); !textOK && (!ok || inv.Code != chatpb.ErrorCode_ERROR_CODE_INVALID_TEXT) {
+				t.Fatalf("Decode(%q) = %s, want invalid_text", frame, describe(got))
+			}
+		}
+	})
+}
+
+// isPlainSay reports whether text, sent as a line, is a plain public message
+// whose trailing newline handling cannot change it.
+func isPlainSay(text string) bool {
+	return !strings.HasPrefix(text, "/") && !startsWithBrace([]byte(text)) &&
+		!strings.HasSuffix(text, "\n") && !strings.HasSuffix(text, "\r")
+}
