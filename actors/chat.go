@@ -53,8 +53,7 @@ func Start(cfg Config) (*Chat, error) {
 	if err != nil {
 		return nil, fmt.Errorf("actors: spawning the room: %w", err)
 	}
-	regProps := actor.PropsFromProducer(func() actor.Actor { return newRegistry(d) },
-		actor.WithSupervisor(userSupervisor(cfg)))
+	regProps := actor.PropsFromProducer(func() actor.Actor { return newRegistry(d) })
 	if d.registry, err = root.SpawnNamed(regProps, "registry"); err != nil {
 		return nil, fmt.Errorf("actors: spawning the registry: %w", err)
 	}
@@ -73,6 +72,9 @@ func (c *Chat) Connect(user string, session *actor.PID) (*actor.PID, error) {
 	res, err := c.system.Root.RequestFuture(c.deps.registry,
 		&chatpb.Connect{User: user, Session: session}, c.deps.cfg.AskTimeout).Result()
 	if err != nil {
+		// The attach may still happen after the timeout; the registry
+		// delivers this after it, so the user actor lets go again.
+		c.system.Root.Send(c.deps.registry, &chatpb.Disconnect{Session: session, User: user})
 		return nil, fmt.Errorf("actors: connecting %q: %w", user, err)
 	}
 	conn, ok := res.(*chatpb.Connected)

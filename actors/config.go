@@ -38,6 +38,11 @@ type Config struct {
 	// at FloodFactor times the limit. Defaults 3 and 10 s.
 	FloodFactor float64
 	FloodWindow time.Duration
+	// DeliveryWindow caps the private messages written to a session and
+	// not yet confirmed; the rest of a long inbox follows as confirmations
+	// come back, so draining it never overflows the connection's outbox.
+	// Default 512.
+	DeliveryWindow int
 	// PresenceLimit is the largest online count at which presence notices
 	// are still sent. Default 1000.
 	PresenceLimit int
@@ -78,6 +83,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.MsgBurst, 30)
 	setDefault(&c.FloodFactor, 3)
 	setDefault(&c.FloodWindow, 10*time.Second)
+	setDefault(&c.DeliveryWindow, 512)
 	setDefault(&c.PresenceLimit, 1000)
 	setDefault(&c.HistoryLimit, 1000)
 	setDefault(&c.KeyTTL, 10*time.Minute)

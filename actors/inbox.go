@@ -49,15 +49,15 @@ func (u *user) enqueued(ctx actor.Context, e *enqueued) {
 		ctx.Send(r.ReplyTo, routedRefusal(r, chatpb.ErrorCode_ERROR_CODE_INTERNAL, "the message could not be stored"))
 		return
 	}
-	if !u.holds(e.msg.Id) { // a restarted incarnation may have loaded it already
+	// After a restart the store may have handed this message to start()
+	// already; only then can it be in the inbox.
+	if !u.reloaded || !u.holds(e.msg.Id) {
 		u.inbox = append(u.inbox, e.msg)
 		u.countInbox()
-		if u.cell.live {
-			u.deliver(ctx, e.msg)
-		}
+		u.pump(ctx)
 	}
 	ctx.Send(r.ReplyTo, &chatpb.Routed{
-		Ref: r.Ref, Key: r.Key, To: u.name, Recipient: ctx.Self(), Session: r.Session,
+		Ref: r.Ref, Key: r.Key, To: u.name, Recipient: ctx.Self(), Session: r.Session, Seq: r.Seq,
 		Id: e.msg.Id, TsUnixMs: e.msg.TsUnixMs, Queued: e.msg.Offline,
 	})
 }
@@ -71,15 +71,47 @@ func (u *user) holds(id string) bool {
 	return false
 }
 
-// flush writes the inbox to the live session, oldest first. With
-// unwrittenOnly it skips messages already written to this very session (a
-// restart in the middle of a connection).
-func (u *user) flush(ctx actor.Context, unwrittenOnly bool) {
-	for _, m := range u.inbox {
-		if mk, ok := u.cell.marks[m.Id]; unwrittenOnly && ok && samePID(mk.session, u.cell.session) {
-			continue
-		}
+// The delivery window. Messages are written to the live session in inbox
+// order, so the ones written and not yet confirmed are a prefix,
+// inbox[:sent]. pump writes more while that prefix is under the window;
+// each Confirm shortens it and pumps again. A long inbox thus drains at the
+// pace the client confirms, without ever flooding the connection's outbox.
+
+// pump writes inbox messages to the live session while the window allows.
+func (u *user) pump(ctx actor.Context) {
+	if !u.cell.live {
+		return
+	}
+	cfg := u.deps.cfg
+	for u.sent < len(u.inbox) && u.sent < cfg.DeliveryWindow && u.sentBytes < windowBytes {
+		m := u.inbox[u.sent]
 		u.deliver(ctx, m)
+		u.sent++
+		u.sentBytes += frameCost(m)
+	}
+}
+
+// windowBytes caps the estimated frame bytes in the window: a quarter of
+// the default outbox, leaving room for the public traffic that shares it.
+const windowBytes = 256 << 10
+
+// frameCost estimates a message's frame size: its text and names plus the
+// JSON around them.
+func frameCost(m *chatpb.Message) int {
+	return len(m.Text) + len(m.From) + len(m.To) + 160
+}
+
+// resetWindow recomputes the window for the current session: the prefix of
+// the inbox already written to it (after a restart, from the marks).
+func (u *user) resetWindow() {
+	u.sent, u.sentBytes = 0, 0
+	for _, m := range u.inbox {
+		mk, ok := u.cell.marks[m.Id]
+		if !ok || u.cell.session == nil || !samePID(mk.session, u.cell.session) {
+			return
+		}
+		u.sent++
+		u.sentBytes += frameCost(m)
 	}
 }
 
@@ -93,8 +125,9 @@ func (u *user) deliver(ctx actor.Context, m *chatpb.Message) {
 }
 
 // confirm drops from the inbox every message that c.Session wrote with a
-// seq up to c.UpTo: its client has received them.
-func (u *user) confirm(c *chatpb.Confirm) {
+// seq up to c.UpTo: its client has received them. Then the window has room
+// for more.
+func (u *user) confirm(ctx actor.Context, c *chatpb.Confirm) {
 	var done []string
 	kept := u.inbox[:0]
 	for _, m := range u.inbox {
@@ -108,10 +141,12 @@ func (u *user) confirm(c *chatpb.Confirm) {
 	}
 	clear(u.inbox[len(kept):])
 	u.inbox = kept
-	u.countInbox()
 	if len(done) == 0 {
 		return
 	}
+	u.countInbox()
+	u.resetWindow()
+	u.pump(ctx)
 	name := u.name
 	u.deps.store.Ack(name, done, func(err error) {
 		if err != nil { // the messages will be delivered again: at least once
@@ -121,5 +156,5 @@ func (u *user) confirm(c *chatpb.Confirm) {
 }
 
 func routedRefusal(r *chatpb.Route, code chatpb.ErrorCode, msg string) *chatpb.Routed {
-	return &chatpb.Routed{Ref: r.Ref, Key: r.Key, To: r.To, Session: r.Session, Code: code, Message: msg}
+	return &chatpb.Routed{Ref: r.Ref, Key: r.Key, To: r.To, Session: r.Session, Seq: r.Seq, Code: code, Message: msg}
 }

@@ -7,21 +7,35 @@ import (
 )
 
 // registry is the registry actor: it maps user names to user-actor PIDs,
-// spawns user actors (it is their supervisor, see supervision.go) and
+// spawns user actors, supervises them (it is their SupervisorStrategy) and
 // remembers which names are known. It is on the path of a connection and of
 // a user's first private message to each peer; after that, user actors
 // cache their peers' PIDs and talk directly.
 type registry struct {
 	// set at construction
-	deps *deps
+	deps   *deps
+	budget restartBudget
 
 	// owned by the actor
-	users map[string]*actor.PID // running user actors
-	known map[string]struct{}   // every name that ever connected
+	users    map[string]*actor.PID // running user actors
+	names    map[string]string     // user-actor PID id -> name
+	stopping map[string][]held     // names whose actor is being stopped -> what waits for the next one
+	known    map[string]struct{}   // every name that ever connected
+}
+
+// held is a message that waits, with its sender, for a name's next actor.
+type held struct {
+	msg    any
+	sender *actor.PID
 }
 
 func newRegistry(d *deps) actor.Actor {
-	return &registry{deps: d, users: make(map[string]*actor.PID), known: make(map[string]struct{})}
+	return &registry{
+		deps:   d,
+		budget: restartBudget{limit: d.cfg.RestartLimit, window: d.cfg.RestartWindow},
+		users:  make(map[string]*actor.PID), names: make(map[string]string),
+		stopping: make(map[string][]held), known: make(map[string]struct{}),
+	}
 }
 
 // Receive handles one message.
@@ -33,9 +47,31 @@ func (r *registry) Receive(ctx actor.Context) {
 		r.connect(ctx, m)
 	case *chatpb.Route:
 		r.route(ctx, m)
+	case *chatpb.Disconnect:
+		r.forward(ctx, m.User)
 	case *actor.Terminated:
-		r.terminated(m)
+		r.terminated(ctx, m)
 	}
+}
+
+// HandleFailure is the registry's supervision of its user actors (see
+// supervision.go). It runs on the registry's own goroutine, so a stop
+// decision takes effect before the registry handles anything else: from
+// then on, messages for that name wait for its next actor instead of being
+// lost with the stopping one's mailbox.
+func (r *registry) HandleFailure(system *actor.ActorSystem, sup actor.Supervisor, child *actor.PID,
+	rs *actor.RestartStatistics, reason, _ any) {
+	d := r.budget.decide(rs)
+	publishSupervision(system, child, reason, d)
+	if d == actor.StopDirective {
+		if name, ok := r.names[child.Id]; ok {
+			delete(r.users, name)
+			r.stopping[name] = nil
+		}
+		sup.StopChildren(child)
+		return
+	}
+	sup.RestartChildren(child)
 }
 
 // load restores the known names, so unknown_user survives restarts.
@@ -61,20 +97,38 @@ func (r *registry) connect(ctx actor.Context, m *chatpb.Connect) {
 			}
 		})
 	}
-	ctx.Forward(r.user(ctx, m.User))
+	r.forward(ctx, m.User)
 }
 
 // route hands a private message to its recipient's actor, or refuses a
-// name that never connected.
+// name that never connected; either way the sender learns where it went.
 func (r *registry) route(ctx actor.Context, m *chatpb.Route) {
 	if _, ok := r.known[m.To]; !ok {
+		ctx.Send(m.ReplyTo, &chatpb.Resolved{Name: m.To})
 		ctx.Send(m.ReplyTo, &chatpb.Routed{
-			Ref: m.Ref, Key: m.Key, To: m.To, Session: m.Session,
+			Ref: m.Ref, Key: m.Key, To: m.To, Session: m.Session, Seq: m.Seq,
 			Code: chatpb.ErrorCode_ERROR_CODE_UNKNOWN_USER, Message: "no user " + m.To,
 		})
 		return
 	}
-	ctx.Send(r.user(ctx, m.To), m)
+	if pid := r.forward(ctx, m.To); pid != nil {
+		ctx.Send(m.ReplyTo, &chatpb.Resolved{Name: m.To, Pid: pid})
+		return
+	}
+	// Held for the next actor: Resolved follows when it exists.
+}
+
+// forward passes the current message, sender included, to name's actor,
+// spawning it if needed, and returns that actor; or holds the message while
+// the name's previous actor is being stopped, and returns nil.
+func (r *registry) forward(ctx actor.Context, name string) *actor.PID {
+	if q, ok := r.stopping[name]; ok {
+		r.stopping[name] = append(q, held{msg: ctx.Message(), sender: ctx.Sender()})
+		return nil
+	}
+	pid := r.user(ctx, name)
+	ctx.Forward(pid)
+	return pid
 }
 
 // user returns the running actor for a name, spawning it if needed.
@@ -85,20 +139,36 @@ func (r *registry) user(ctx actor.Context, name string) *actor.PID {
 	cell := &userCell{}
 	props := actor.PropsFromProducer(func() actor.Actor { return newUser(r.deps, name, cell) })
 	pid, err := ctx.SpawnNamed(props, name)
-	if err != nil { // the name is taken only if a stopped actor is not yet gone
+	if err != nil { // cannot happen: a name's actor is respawned only once the old one is gone
+		r.deps.logger.Error("registry: spawning a user actor", "user", name, "err", err)
 		pid = ctx.Spawn(props)
 	}
-	r.users[name] = pid
+	r.users[name], r.names[pid.Id] = pid, name
 	return pid
 }
 
-// terminated forgets a user actor that stopped (its supervisor gave up);
-// the next message for the name spawns a fresh one from the store.
-func (r *registry) terminated(m *actor.Terminated) {
-	for name, pid := range r.users {
-		if pid.Equal(m.Who) {
-			delete(r.users, name)
-			return
+// terminated handles a stopped user actor: if messages wait for its
+// successor, it is spawned now (from the store) and given them, in order.
+func (r *registry) terminated(ctx actor.Context, m *actor.Terminated) {
+	name, ok := r.names[m.Who.Id]
+	if !ok {
+		return
+	}
+	delete(r.names, m.Who.Id)
+	waiting, wasStopping := r.stopping[name]
+	delete(r.stopping, name)
+	if !wasStopping {
+		delete(r.users, name) // stopped without a failure (shutdown)
+		return
+	}
+	if len(waiting) == 0 {
+		return
+	}
+	pid := r.user(ctx, name)
+	for _, h := range waiting {
+		ctx.RequestWithCustomSender(pid, h.msg, h.sender)
+		if rt, ok := h.msg.(*chatpb.Route); ok {
+			ctx.Send(rt.ReplyTo, &chatpb.Resolved{Name: name, Pid: pid})
 		}
 	}
 }

@@ -25,15 +25,69 @@ func (u *user) dm(ctx actor.Context, m *chatpb.Dm) {
 	if !u.admit(ctx, m.Ref, m.Key) {
 		return
 	}
-	route := &chatpb.Route{
+	u.routeSeq++
+	r := &chatpb.Route{
 		From: u.name, To: m.To, Text: m.Text, Ref: m.Ref, Key: m.Key,
-		ReplyTo: ctx.Self(), Session: ctx.Sender(),
+		ReplyTo: ctx.Self(), Session: ctx.Sender(), Seq: u.routeSeq,
 	}
-	if pid, ok := u.peers[m.To]; ok {
-		ctx.Send(pid, route)
+	u.pending = append(u.pending, r)
+	u.sendRoute(ctx, r)
+}
+
+// sendRoute sends a private message towards its recipient: straight to
+// the recipient's actor when its PID is known and nothing to it is still on
+// the way through the registry (which keeps the order of one sender's
+// messages to one recipient); through the registry otherwise.
+func (u *user) sendRoute(ctx actor.Context, r *chatpb.Route) {
+	if pid, ok := u.peers[r.To]; ok && u.viaRegistry[r.To] == 0 {
+		ctx.Send(pid, r)
 		return
 	}
-	ctx.Send(u.deps.registry, route)
+	u.viaRegistry[r.To]++
+	ctx.Send(u.deps.registry, r)
+}
+
+// resolved learns where the registry sent a route. Once nothing to that
+// name is on the way through the registry, later ones go direct.
+func (u *user) resolved(ctx actor.Context, m *chatpb.Resolved) {
+	if u.viaRegistry[m.Name]--; u.viaRegistry[m.Name] <= 0 {
+		delete(u.viaRegistry, m.Name)
+	}
+	if m.Pid == nil || m.Name == u.name {
+		return
+	}
+	if _, ok := u.peers[m.Name]; !ok {
+		u.peers[m.Name] = m.Pid
+		ctx.Watch(m.Pid) // a Terminated comes back even if it is gone already
+	}
+}
+
+// peerStopped handles a watched recipient's actor that stopped: whatever
+// was sent to it without an answer was lost with its mailbox, so it goes
+// again, in order, through the registry, which has a fresh actor for the
+// name by then.
+func (u *user) peerStopped(ctx actor.Context, pid *actor.PID) {
+	for name, p := range u.peers {
+		if !samePID(p, pid) {
+			continue
+		}
+		delete(u.peers, name)
+		for _, r := range u.pending {
+			if r.To == name {
+				u.sendRoute(ctx, r)
+			}
+		}
+	}
+}
+
+// settle removes an answered route from the pending list.
+func (u *user) settle(seq uint64) {
+	for i, r := range u.pending {
+		if r.Seq == seq {
+			u.pending = append(u.pending[:i], u.pending[i+1:]...)
+			return
+		}
+	}
 }
 
 // admit applies, in the protocol's order, the rate limit and then the
@@ -93,35 +147,15 @@ func (u *user) published(ctx actor.Context, p *chatpb.Published) {
 }
 
 func (u *user) routed(ctx actor.Context, r *chatpb.Routed) {
+	u.settle(r.Seq)
 	if r.Code != chatpb.ErrorCode_ERROR_CODE_UNSPECIFIED {
 		ctx.Send(r.Session, refusal(r.Ref, r.Code, r.Message))
 		u.keys.abandon(ctx, r.Key, r.Code, r.Message)
 		return
 	}
-	u.rememberPeer(ctx, r.To, r.Recipient)
 	sent := &chatpb.Sent{Ref: r.Ref, Id: r.Id, TsUnixMs: r.TsUnixMs, Queued: r.Queued}
 	ctx.Send(r.Session, sent)
 	u.keys.finish(ctx, r.Key, sent)
-}
-
-// rememberPeer caches a recipient's PID, watched so that the entry goes
-// when the actor does.
-func (u *user) rememberPeer(ctx actor.Context, name string, pid *actor.PID) {
-	if pid == nil || name == u.name {
-		return
-	}
-	if _, ok := u.peers[name]; !ok {
-		u.peers[name] = pid
-		ctx.Watch(pid)
-	}
-}
-
-func (u *user) forgetPeer(pid *actor.PID) {
-	for name, p := range u.peers {
-		if samePID(p, pid) {
-			delete(u.peers, name)
-		}
-	}
 }
 
 // samePID is PID equality that also holds for nil.

@@ -39,11 +39,17 @@ type user struct {
 	cell *userCell
 
 	// owned by the actor (this incarnation)
-	inbox   []*chatpb.Message     // unconfirmed private messages, oldest first
-	writing int                   // inbox writes not yet completed by the store
-	peers   map[string]*actor.PID // recipients' user actors, by name
-	keys    *keyCache
-	limit   *limiter
+	inbox       []*chatpb.Message     // unconfirmed private messages, oldest first
+	sent        int                   // inbox[:sent] is written to the session, unconfirmed
+	sentBytes   int                   // their estimated frame bytes
+	writing     int                   // inbox writes not yet completed by the store
+	reloaded    bool                  // this incarnation replaced a failed one
+	peers       map[string]*actor.PID // recipients' user actors, by name (watched)
+	viaRegistry map[string]int        // routes on their way through the registry, by recipient
+	pending     []*chatpb.Route       // routes sent and not answered yet, oldest first
+	routeSeq    uint64                // the last route's number
+	keys        *keyCache
+	limit       *limiter
 }
 
 func newUser(d *deps, name string, cell *userCell) actor.Actor {
@@ -63,7 +69,7 @@ func (u *user) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		u.stopping(ctx)
 	case *actor.Terminated:
-		u.forgetPeer(m.Who)
+		u.peerStopped(ctx, m.Who)
 	case *chatpb.Connect:
 		u.connect(ctx, m)
 	case *chatpb.Joined:
@@ -90,15 +96,17 @@ func (u *user) Receive(ctx actor.Context) {
 		u.enqueued(ctx, m)
 	case *chatpb.Routed:
 		u.routed(ctx, m)
+	case *chatpb.Resolved:
+		u.resolved(ctx, m)
 	case *chatpb.Confirm:
-		u.confirm(m)
+		u.confirm(ctx, m)
 	}
 }
 
 // start (re)loads what the store keeps. After a restart the cell still has
 // the session, so messages that were never written to it go out now.
 func (u *user) start(ctx actor.Context) {
-	u.peers = make(map[string]*actor.PID)
+	u.peers, u.viaRegistry = make(map[string]*actor.PID), make(map[string]int)
 	u.limit = newLimiter(u.deps.cfg)
 	u.keys = newKeyCache(u.deps, u.name)
 	inbox, err := u.deps.store.Inbox(u.name)
@@ -109,20 +117,20 @@ func (u *user) start(ctx actor.Context) {
 	}
 	u.inbox = inbox
 	u.countInbox()
+	u.reloaded = u.cell.started
 	if !u.cell.started {
+		u.cell.started = true
 		// First start in this process: a message stored while its recipient
 		// was online was, in all likelihood, written to that connection
 		// before the server stopped, so its next delivery is a redelivery.
-		u.cell.started = true
 		for _, m := range inbox {
 			if !m.Offline {
 				u.cell.marks[m.Id] = mark{}
 			}
 		}
 	}
-	if u.cell.live {
-		u.flush(ctx, true)
-	}
+	u.resetWindow()
+	u.pump(ctx)
 }
 
 // countInbox brings the server-wide inbox depth up to date with this
@@ -135,6 +143,8 @@ func (u *user) countInbox() {
 // stopping runs when the supervisor gives up on this actor, or at shutdown:
 // the connection cannot be served any more, so it is closed with a reason.
 func (u *user) stopping(ctx actor.Context) {
+	u.inbox = nil // the next actor for this name counts its own
+	u.countInbox()
 	if u.cell.session == nil {
 		return
 	}
@@ -171,7 +181,8 @@ func (u *user) joined(ctx actor.Context, m *chatpb.Joined) {
 		ctx.Send(u.cell.joining, &chatpb.Connected{User: ctx.Self()})
 		u.cell.joining = nil
 	}
-	u.flush(ctx, false)
+	u.resetWindow()
+	u.pump(ctx)
 }
 
 func (u *user) disconnect(ctx actor.Context, m *chatpb.Disconnect) {

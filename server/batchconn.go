@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // batchConn is the network connection under a WebSocket. While the write
@@ -13,14 +14,33 @@ import (
 // Outside a batch it writes through (the upgrade response). Gorilla writes
 // each message as its own frame, so the protocol's one-object-per-frame
 // rule holds; only the syscalls are joined.
+//
+// Setting a socket deadline costs a runtime timer update; gorilla sets one
+// for every frame. Inside a batch those calls are absorbed, and flush
+// refreshes the socket's deadline only when it has come within slack of the
+// batch's deadline (profiled: 5% of the server's CPU at 200 public messages
+// a second to 1,000 clients went to runtime_pollSetDeadline).
 type batchConn struct {
 	net.Conn
 
 	// set at construction
 	pool *sync.Pool // of *[]byte batch buffers, shared by all connections
 
-	mu  sync.Mutex // guards the fields below
-	buf *[]byte    // the open batch; nil outside one
+	mu       sync.Mutex // guards the fields below
+	buf      *[]byte    // the open batch; nil outside one
+	deadline time.Time  // the write deadline set on the socket
+}
+
+// SetWriteDeadline passes through outside a batch and is absorbed inside
+// one, where flush bounds the single write that matters.
+func (c *batchConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.buf != nil {
+		return nil
+	}
+	c.deadline = t
+	return c.Conn.SetWriteDeadline(t)
 }
 
 func (c *batchConn) Write(p []byte) (int, error) {
@@ -41,14 +61,19 @@ func (c *batchConn) begin() {
 }
 
 // flush writes the batch, closes it and returns the buffer to the pool, so
-// an idle connection holds no write memory.
-func (c *batchConn) flush() error {
+// an idle connection holds no write memory. The write is bounded by a
+// deadline between deadline-slack and deadline.
+func (c *batchConn) flush(deadline time.Time, slack time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	buf := c.buf
 	c.buf = nil
 	var err error
-	if len(*buf) > 0 {
+	if c.deadline.Before(deadline.Add(-slack)) {
+		c.deadline = deadline
+		err = c.Conn.SetWriteDeadline(deadline)
+	}
+	if len(*buf) > 0 && err == nil {
 		_, err = c.Conn.Write(*buf)
 	}
 	if cap(*buf) <= maxPooledBatch {

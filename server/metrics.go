@@ -19,8 +19,8 @@ type Metrics struct {
 	closes        *prometheus.CounterVec // by close reason
 	framesIn      prometheus.Counter
 	framesOut     prometheus.Counter
-	publicOut     prometheus.Counter // chat_deliveries_total{kind="public"}, resolved once: it is per delivery
-	dmOut         prometheus.Counter // chat_deliveries_total{kind="dm"}
+	publicOut     prometheus.Counter     // chat_deliveries_total{kind="public"}, resolved once: it is per delivery
+	dmOut         prometheus.Counter     // chat_deliveries_total{kind="dm"}
 	errors        *prometheus.CounterVec // by protocol error code
 	rateLimited   prometheus.Counter
 	slowConsumers prometheus.Counter
@@ -64,12 +64,25 @@ func (m *Metrics) countError(code chatpb.ErrorCode) {
 	}
 }
 
-func (m *Metrics) countDelivery(k chatpb.Kind) {
-	if k == chatpb.Kind_KIND_DM {
-		m.dmOut.Inc()
-		return
+// countBatch counts a written batch: once per batch rather than once per
+// frame, because the counters are shared by every connection's writer.
+func (m *Metrics) countBatch(batch []frame) {
+	var public, dm int
+	for _, f := range batch {
+		switch f.kind {
+		case chatpb.Kind_KIND_PUBLIC:
+			public++
+		case chatpb.Kind_KIND_DM:
+			dm++
+		}
 	}
-	m.publicOut.Inc()
+	m.framesOut.Add(float64(len(batch)))
+	if public > 0 {
+		m.publicOut.Add(float64(public))
+	}
+	if dm > 0 {
+		m.dmOut.Add(float64(dm))
+	}
 }
 
 // ObserveActors registers metrics read from the actor system: the depth of

@@ -4,14 +4,17 @@ import (
 	"sync"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/actorchat/chat/proto/chatpb"
 )
 
 // frame is one thing the write loop writes: a text frame, or a control
 // frame queued so that the write loop stays the only writer.
 type frame struct {
-	op   int    // websocket.TextMessage, PingMessage, PongMessage or CloseMessage
-	data []byte // payload (a close frame's payload is already formatted)
-	seq  uint64 // > 0: the highest private-message delivery seq in data
+	op   int         // websocket.TextMessage, PingMessage, PongMessage or CloseMessage
+	data []byte      // payload (a close frame's payload is already formatted)
+	seq  uint64      // > 0: the highest private-message delivery seq in data
+	kind chatpb.Kind // of the delivered message, for metrics; unspecified for other frames
 }
 
 // outbox is a connection's bounded queue of frames waiting to be written.

@@ -51,8 +51,7 @@ func (c *conn) deliver(d *chatpb.Deliver) {
 	if data == nil {
 		data, _ = wire.AppendEvent(nil, d)
 	}
-	c.srv.metrics.countDelivery(d.Message.GetKind())
-	c.enqueue(frame{op: websocket.TextMessage, data: data, seq: d.Seq})
+	c.enqueue(frame{op: websocket.TextMessage, data: data, seq: d.Seq, kind: d.Message.GetKind()})
 }
 
 func (c *conn) send(m any) {

@@ -48,11 +48,10 @@ func (c *conn) write(batch []frame) (done bool) {
 	if seq > 0 && err == nil && !done {
 		err = c.ws.WriteControl(websocket.PingMessage, strconv.AppendUint(nil, seq, 10), deadline)
 	}
-	_ = c.net.SetWriteDeadline(deadline)
-	if ferr := c.net.flush(); err == nil {
+	if ferr := c.net.flush(deadline, c.srv.cfg.WriteWait/2); err == nil {
 		err = ferr
 	}
-	c.srv.metrics.framesOut.Add(float64(len(batch)))
+	c.srv.metrics.countBatch(batch)
 	return c.afterWrite(seq, done, err)
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/actorchat/chat/proto/chatpb"
 )
@@ -32,7 +33,8 @@ type Store interface {
 
 	// Inbox returns user's undelivered private messages, oldest first.
 	Inbox(user string) ([]*chatpb.Message, error)
-	// Enqueue appends m to the inbox of m.To.
+	// Enqueue appends m to the inbox of m.To. A message whose id is already
+	// in that inbox is not added twice, so a retried write is harmless.
 	Enqueue(m *chatpb.Message, done func(error))
 	// Ack removes the messages with the given ids from user's inbox. Ids that
 	// are not there are ignored.
@@ -50,9 +52,52 @@ type Store interface {
 	PutKey(user string, r *chatpb.KeyRecord, done func(error))
 
 	// Close finishes pending writes and releases the store. Writes after
-	// Close fail with ErrClosed.
+	// Close fail with ErrClosed, and so do reads. Calling Close again
+	// returns the first call's result.
 	Close() error
 }
 
 // ErrClosed is the error of a write made after Close.
 var ErrClosed = errors.New("store: closed")
+
+// errEmptyUser refuses a write for the empty user name.
+var errEmptyUser = errors.New("store: empty user name")
+
+// validMessage reports why m cannot be stored as a message of kind k, or nil.
+// Checking before queueing keeps a bad write from failing a whole batch.
+func validMessage(m *chatpb.Message, k chatpb.Kind) error {
+	switch {
+	case m == nil:
+		return errors.New("store: nil message")
+	case m.GetId() == "":
+		return errors.New("store: message without id")
+	case k == chatpb.Kind_KIND_DM && m.GetTo() == "":
+		return fmt.Errorf("store: private message %s without recipient", m.GetId())
+	}
+	return nil
+}
+
+// validKey reports why r cannot be stored as user's key, or nil.
+func validKey(user string, r *chatpb.KeyRecord) error {
+	switch {
+	case user == "":
+		return errEmptyUser
+	case r == nil || r.GetKey() == "":
+		return errors.New("store: key record without key")
+	}
+	return nil
+}
+
+// call calls done with err unless done is nil, so callers that do not care
+// about the outcome may pass nil.
+func call(done func(error), err error) {
+	if done != nil {
+		done(err)
+	}
+}
+
+// Both implementations satisfy Store.
+var (
+	_ Store = (*Memory)(nil)
+	_ Store = (*Bolt)(nil)
+)

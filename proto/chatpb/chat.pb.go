@@ -415,9 +415,12 @@ func (x *Connected) GetUser() *actor.PID {
 }
 
 // Disconnect tells the user actor that a session's connection has ended.
+// Sent to the registry (with user set) it is forwarded to the user actor:
+// the edge does that when Connect timed out, so a late attach is undone.
 type Disconnect struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Session       *actor.PID             `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	User          string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -457,6 +460,13 @@ func (x *Disconnect) GetSession() *actor.PID {
 		return x.Session
 	}
 	return nil
+}
+
+func (x *Disconnect) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
 }
 
 // Say is a request for a public message.
@@ -1717,6 +1727,7 @@ type Route struct {
 	Key           string                 `protobuf:"bytes,5,opt,name=key,proto3" json:"key,omitempty"`
 	ReplyTo       *actor.PID             `protobuf:"bytes,6,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // the sender's user actor
 	Session       *actor.PID             `protobuf:"bytes,7,opt,name=session,proto3" json:"session,omitempty"`                // the session that asked; the receipt goes there
+	Seq           uint64                 `protobuf:"varint,8,opt,name=seq,proto3" json:"seq,omitempty"`                       // the sender's number for it, echoed in Routed
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1800,6 +1811,13 @@ func (x *Route) GetSession() *actor.PID {
 	return nil
 }
 
+func (x *Route) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
 // Routed answers Route: accepted (id set) or refused (code set).
 type Routed struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1813,6 +1831,7 @@ type Routed struct {
 	Code          ErrorCode              `protobuf:"varint,8,opt,name=code,proto3,enum=chat.v1.ErrorCode" json:"code,omitempty"`
 	Message       string                 `protobuf:"bytes,9,opt,name=message,proto3" json:"message,omitempty"`
 	Session       *actor.PID             `protobuf:"bytes,10,opt,name=session,proto3" json:"session,omitempty"`
+	Seq           uint64                 `protobuf:"varint,11,opt,name=seq,proto3" json:"seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1917,6 +1936,69 @@ func (x *Routed) GetSession() *actor.PID {
 	return nil
 }
 
+func (x *Routed) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+// Resolved tells a sender which user actor the registry handed its Route
+// to (none for an unknown name), so that it can send there directly, and
+// watch it: if that actor stops, the sender routes again what it had not
+// had an answer for.
+type Resolved struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Pid           *actor.PID             `protobuf:"bytes,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Resolved) Reset() {
+	*x = Resolved{}
+	mi := &file_chat_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Resolved) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Resolved) ProtoMessage() {}
+
+func (x *Resolved) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Resolved.ProtoReflect.Descriptor instead.
+func (*Resolved) Descriptor() ([]byte, []int) {
+	return file_chat_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *Resolved) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Resolved) GetPid() *actor.PID {
+	if x != nil {
+		return x.Pid
+	}
+	return nil
+}
+
 // RoomQuery asks the room a Who or History question on behalf of a session.
 type RoomQuery struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -1932,7 +2014,7 @@ type RoomQuery struct {
 
 func (x *RoomQuery) Reset() {
 	*x = RoomQuery{}
-	mi := &file_chat_proto_msgTypes[26]
+	mi := &file_chat_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1944,7 +2026,7 @@ func (x *RoomQuery) String() string {
 func (*RoomQuery) ProtoMessage() {}
 
 func (x *RoomQuery) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_proto_msgTypes[26]
+	mi := &file_chat_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1957,7 +2039,7 @@ func (x *RoomQuery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomQuery.ProtoReflect.Descriptor instead.
 func (*RoomQuery) Descriptor() ([]byte, []int) {
-	return file_chat_proto_rawDescGZIP(), []int{26}
+	return file_chat_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RoomQuery) GetReplyTo() *actor.PID {
@@ -2023,7 +2105,7 @@ type KeyRecord struct {
 
 func (x *KeyRecord) Reset() {
 	*x = KeyRecord{}
-	mi := &file_chat_proto_msgTypes[27]
+	mi := &file_chat_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2035,7 +2117,7 @@ func (x *KeyRecord) String() string {
 func (*KeyRecord) ProtoMessage() {}
 
 func (x *KeyRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_proto_msgTypes[27]
+	mi := &file_chat_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2048,7 +2130,7 @@ func (x *KeyRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyRecord.ProtoReflect.Descriptor instead.
 func (*KeyRecord) Descriptor() ([]byte, []int) {
-	return file_chat_proto_rawDescGZIP(), []int{27}
+	return file_chat_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *KeyRecord) GetKey() string {
@@ -2107,11 +2189,12 @@ const file_chat_proto_rawDesc = "" +
 	".actor.PIDR\asession\"+\n" +
 	"\tConnected\x12\x1e\n" +
 	"\x04user\x18\x01 \x01(\v2\n" +
-	".actor.PIDR\x04user\"2\n" +
+	".actor.PIDR\x04user\"F\n" +
 	"\n" +
 	"Disconnect\x12$\n" +
 	"\asession\x18\x01 \x01(\v2\n" +
-	".actor.PIDR\asession\"J\n" +
+	".actor.PIDR\asession\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\"J\n" +
 	"\x03Say\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x15\n" +
 	"\x03ref\x18\x02 \x01(\tH\x00R\x03ref\x88\x01\x01\x12\x10\n" +
@@ -2217,7 +2300,7 @@ const file_chat_proto_rawDesc = "" +
 	".actor.PIDR\asession\x12&\n" +
 	"\x04code\x18\x06 \x01(\x0e2\x12.chat.v1.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\a \x01(\tR\amessageB\x06\n" +
-	"\x04_ref\"\xbd\x01\n" +
+	"\x04_ref\"\xcf\x01\n" +
 	"\x05Route\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x12\n" +
@@ -2227,8 +2310,9 @@ const file_chat_proto_rawDesc = "" +
 	"\breply_to\x18\x06 \x01(\v2\n" +
 	".actor.PIDR\areplyTo\x12$\n" +
 	"\asession\x18\a \x01(\v2\n" +
-	".actor.PIDR\asessionB\x06\n" +
-	"\x04_ref\"\xa1\x02\n" +
+	".actor.PIDR\asession\x12\x10\n" +
+	"\x03seq\x18\b \x01(\x04R\x03seqB\x06\n" +
+	"\x04_ref\"\xb3\x02\n" +
 	"\x06Routed\x12\x15\n" +
 	"\x03ref\x18\x01 \x01(\tH\x00R\x03ref\x88\x01\x01\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x0e\n" +
@@ -2243,8 +2327,13 @@ const file_chat_proto_rawDesc = "" +
 	"\amessage\x18\t \x01(\tR\amessage\x12$\n" +
 	"\asession\x18\n" +
 	" \x01(\v2\n" +
-	".actor.PIDR\asessionB\x06\n" +
-	"\x04_ref\"\x8b\x01\n" +
+	".actor.PIDR\asession\x12\x10\n" +
+	"\x03seq\x18\v \x01(\x04R\x03seqB\x06\n" +
+	"\x04_ref\"<\n" +
+	"\bResolved\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
+	"\x03pid\x18\x02 \x01(\v2\n" +
+	".actor.PIDR\x03pid\"\x8b\x01\n" +
 	"\tRoomQuery\x12%\n" +
 	"\breply_to\x18\x01 \x01(\v2\n" +
 	".actor.PIDR\areplyTo\x12 \n" +
@@ -2297,7 +2386,7 @@ func file_chat_proto_rawDescGZIP() []byte {
 }
 
 var file_chat_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_chat_proto_goTypes = []any{
 	(Kind)(0),           // 0: chat.v1.Kind
 	(ErrorCode)(0),      // 1: chat.v1.ErrorCode
@@ -2328,42 +2417,44 @@ var file_chat_proto_goTypes = []any{
 	(*Published)(nil),   // 26: chat.v1.Published
 	(*Route)(nil),       // 27: chat.v1.Route
 	(*Routed)(nil),      // 28: chat.v1.Routed
-	(*RoomQuery)(nil),   // 29: chat.v1.RoomQuery
-	(*KeyRecord)(nil),   // 30: chat.v1.KeyRecord
-	(*actor.PID)(nil),   // 31: actor.PID
+	(*Resolved)(nil),    // 29: chat.v1.Resolved
+	(*RoomQuery)(nil),   // 30: chat.v1.RoomQuery
+	(*KeyRecord)(nil),   // 31: chat.v1.KeyRecord
+	(*actor.PID)(nil),   // 32: actor.PID
 }
 var file_chat_proto_depIdxs = []int32{
 	0,  // 0: chat.v1.Message.kind:type_name -> chat.v1.Kind
-	31, // 1: chat.v1.Connect.session:type_name -> actor.PID
-	31, // 2: chat.v1.Connected.user:type_name -> actor.PID
-	31, // 3: chat.v1.Disconnect.session:type_name -> actor.PID
+	32, // 1: chat.v1.Connect.session:type_name -> actor.PID
+	32, // 2: chat.v1.Connected.user:type_name -> actor.PID
+	32, // 3: chat.v1.Disconnect.session:type_name -> actor.PID
 	1,  // 4: chat.v1.Invalid.code:type_name -> chat.v1.ErrorCode
-	31, // 5: chat.v1.Confirm.session:type_name -> actor.PID
+	32, // 5: chat.v1.Confirm.session:type_name -> actor.PID
 	3,  // 6: chat.v1.Deliver.message:type_name -> chat.v1.Message
 	3,  // 7: chat.v1.HistoryPage.messages:type_name -> chat.v1.Message
 	1,  // 8: chat.v1.Refused.code:type_name -> chat.v1.ErrorCode
 	2,  // 9: chat.v1.EndSession.reason:type_name -> chat.v1.CloseReason
 	1,  // 10: chat.v1.EndSession.code:type_name -> chat.v1.ErrorCode
-	31, // 11: chat.v1.Join.session:type_name -> actor.PID
-	31, // 12: chat.v1.Joined.session:type_name -> actor.PID
-	31, // 13: chat.v1.Leave.session:type_name -> actor.PID
-	31, // 14: chat.v1.Publish.reply_to:type_name -> actor.PID
-	31, // 15: chat.v1.Publish.session:type_name -> actor.PID
-	31, // 16: chat.v1.Published.session:type_name -> actor.PID
+	32, // 11: chat.v1.Join.session:type_name -> actor.PID
+	32, // 12: chat.v1.Joined.session:type_name -> actor.PID
+	32, // 13: chat.v1.Leave.session:type_name -> actor.PID
+	32, // 14: chat.v1.Publish.reply_to:type_name -> actor.PID
+	32, // 15: chat.v1.Publish.session:type_name -> actor.PID
+	32, // 16: chat.v1.Published.session:type_name -> actor.PID
 	1,  // 17: chat.v1.Published.code:type_name -> chat.v1.ErrorCode
-	31, // 18: chat.v1.Route.reply_to:type_name -> actor.PID
-	31, // 19: chat.v1.Route.session:type_name -> actor.PID
-	31, // 20: chat.v1.Routed.recipient:type_name -> actor.PID
+	32, // 18: chat.v1.Route.reply_to:type_name -> actor.PID
+	32, // 19: chat.v1.Route.session:type_name -> actor.PID
+	32, // 20: chat.v1.Routed.recipient:type_name -> actor.PID
 	1,  // 21: chat.v1.Routed.code:type_name -> chat.v1.ErrorCode
-	31, // 22: chat.v1.Routed.session:type_name -> actor.PID
-	31, // 23: chat.v1.RoomQuery.reply_to:type_name -> actor.PID
-	9,  // 24: chat.v1.RoomQuery.who:type_name -> chat.v1.Who
-	10, // 25: chat.v1.RoomQuery.history:type_name -> chat.v1.History
-	26, // [26:26] is the sub-list for method output_type
-	26, // [26:26] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	32, // 22: chat.v1.Routed.session:type_name -> actor.PID
+	32, // 23: chat.v1.Resolved.pid:type_name -> actor.PID
+	32, // 24: chat.v1.RoomQuery.reply_to:type_name -> actor.PID
+	9,  // 25: chat.v1.RoomQuery.who:type_name -> chat.v1.Who
+	10, // 26: chat.v1.RoomQuery.history:type_name -> chat.v1.History
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_chat_proto_init() }
@@ -2384,7 +2475,7 @@ func file_chat_proto_init() {
 	file_chat_proto_msgTypes[23].OneofWrappers = []any{}
 	file_chat_proto_msgTypes[24].OneofWrappers = []any{}
 	file_chat_proto_msgTypes[25].OneofWrappers = []any{}
-	file_chat_proto_msgTypes[26].OneofWrappers = []any{
+	file_chat_proto_msgTypes[27].OneofWrappers = []any{
 		(*RoomQuery_Who)(nil),
 		(*RoomQuery_History)(nil),
 	}
@@ -2394,7 +2485,7 @@ func file_chat_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_proto_rawDesc), len(file_chat_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   28,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

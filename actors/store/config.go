@@ -1,0 +1,48 @@
+package store
+
+import "time"
+
+// DefaultPublicHistory is how many public messages a store keeps when
+// Config.PublicHistory is zero.
+const DefaultPublicHistory = 1000
+
+// Config tunes a store. The zero value is ready to use; each field says what
+// zero means.
+type Config struct {
+	// PublicHistory is how many of the newest public messages are kept.
+	// 0 means DefaultPublicHistory.
+	PublicHistory int
+	// Now is the clock used to drop expired idempotency keys when a key is
+	// written, and by Memory to start its epochs. nil means time.Now.
+	Now func() time.Time
+
+	// OpenTimeout (Bolt) is how long OpenBolt waits for the file lock held
+	// by another process before failing. 0 means 1 second.
+	OpenTimeout time.Duration
+	// MaxBatch (Bolt) is the most writes committed in one transaction; the
+	// rest wait for the next one, so that one commit never grows without
+	// bound under a burst. 0 means 10,000.
+	MaxBatch int
+	// SkipCheck (Bolt) skips the page-by-page consistency check that
+	// OpenBolt runs over the whole file. The check reads every page once,
+	// which costs time on a large file; false (the default) runs it, so
+	// that a damaged file stops the server at startup rather than later.
+	SkipCheck bool
+}
+
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	if c.PublicHistory <= 0 {
+		c.PublicHistory = DefaultPublicHistory
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.OpenTimeout <= 0 {
+		c.OpenTimeout = time.Second
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 10_000
+	}
+	return c
+}

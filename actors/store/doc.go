@@ -1,0 +1,41 @@
+// Package store keeps the chat state that must outlive an actor: known users,
+// inboxes of unconfirmed private messages, recent public messages,
+// idempotency keys and the epoch behind message ids. Store is the interface
+// the actors use; Memory keeps it in process memory, Bolt in a bbolt file.
+//
+// # Concurrency contract
+//
+// Both implementations may be used from any number of goroutines at once.
+//
+// Reads (Users, Inbox, Recent, Keys) are synchronous and return copies the
+// caller owns. On Bolt each is a bbolt read transaction on the caller's
+// goroutine: it does not wait for writes, and sees a write once that write's
+// done callback has been called.
+//
+// Writes (AddUser, Enqueue, Ack, AppendPublic, PutKey) never wait for I/O.
+// They copy (encode) their arguments before returning, so the caller may
+// change or reuse them at once. Each write's done callback is called exactly
+// once: with nil when the write is durable (Bolt) or applied (Memory), or
+// with the error that stopped it.
+//
+// Memory applies a write and calls its callback on the caller's goroutine
+// before the write method returns, without holding its lock.
+//
+// Bolt queues a write (holding a mutex only to append to an unbounded slice)
+// and returns. One writer goroutine per Bolt owns every bbolt write
+// transaction: it takes everything queued (up to Config.MaxBatch), applies it
+// in one transaction, commits it (one bbolt commit: one sync of the data
+// pages, one of the meta page, however many writes), and then calls the
+// callbacks of that batch on the writer goroutine, in the order the writes
+// were submitted. Across batches callbacks also keep submission order, so
+// callbacks of one Bolt are called in submission order overall. A callback
+// therefore delays every later commit while it runs: it must not block, and
+// must not call NextEpoch or Close (both wait for the writer). It may submit
+// more writes.
+//
+// NextEpoch blocks its caller until the new epoch is committed (one group
+// commit, shared with whatever else is queued). Close refuses new writes,
+// blocks until everything queued before it is committed and its callbacks
+// have been called, then closes the file; writes made after it fail with
+// ErrClosed, still in submission order.
+package store
