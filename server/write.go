@@ -46,26 +46,26 @@ func (c *conn) write(batch []frame) (done bool) {
 		}
 	}
 	if seq > 0 && err == nil && !done {
+		// Recorded before the flush: the pong that confirms seq can only
+		// come after the flush, and must find it written.
+		c.written.Store(seq)
 		err = c.ws.WriteControl(websocket.PingMessage, strconv.AppendUint(nil, seq, 10), deadline)
 	}
 	if ferr := c.net.flush(deadline, c.srv.cfg.WriteWait/2); err == nil {
 		err = ferr
 	}
 	c.srv.metrics.countBatch(batch)
-	return c.afterWrite(seq, done, err)
+	return c.afterWrite(done, err)
 }
 
 // afterWrite records what the batch achieved. Once the close frame is out,
 // the peer has CloseGrace to answer it before the read loop gives up.
-func (c *conn) afterWrite(seq uint64, closed bool, err error) bool {
+func (c *conn) afterWrite(closed bool, err error) bool {
 	if err != nil {
 		c.logger().Debug("write failed", "err", err)
 		_ = c.net.Close() // ends the read loop, which cleans up
 		c.closeDone()
 		return true
-	}
-	if seq > 0 {
-		c.written.Store(seq)
 	}
 	if closed {
 		_ = c.net.SetReadDeadline(c.srv.cfg.Clock().Add(c.srv.cfg.CloseGrace))
