@@ -36,7 +36,8 @@ func (u *user) accept(ctx actor.Context, r *chatpb.Route) {
 	}
 	u.writing++
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	u.deps.store.Enqueue(msg, func(err error) {
+	write := func(done func(error)) { u.deps.store.Enqueue(msg, done) }
+	u.deps.writeKeyed(write, r.From, keyRecord(u.deps.cfg, r.Key, msg), func(err error) {
 		root.Send(self, &enqueued{msg: msg, route: r, err: err})
 	})
 }

@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"errors"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorchat/chat/proto/chatpb"
@@ -74,25 +76,46 @@ func (k *keyCache) wait(key string, session *actor.PID, ref *string) {
 	k.pending[key] = append(k.pending[key], waiter{session: session, ref: ref})
 }
 
-// finish records an accepted key and answers the requests that waited.
+// finish records an accepted key and answers the requests that waited. The
+// store has the key already: the actor that accepted the message wrote it
+// (writeKeyed).
 func (k *keyCache) finish(ctx actor.Context, key string, sent *chatpb.Sent) {
 	if key == "" {
 		return
 	}
-	rec := &chatpb.KeyRecord{Key: key, Id: sent.Id, TsUnixMs: sent.TsUnixMs, Queued: sent.Queued,
+	k.done[key] = &chatpb.KeyRecord{Key: key, Id: sent.Id, TsUnixMs: sent.TsUnixMs, Queued: sent.Queued,
 		ExpiresUnixMs: k.now() + k.deps.cfg.KeyTTL.Milliseconds()}
-	k.done[key] = rec
 	for _, w := range k.pending[key] {
 		ctx.Send(w.session, &chatpb.Sent{Ref: w.ref, Id: sent.Id, TsUnixMs: sent.TsUnixMs, Queued: sent.Queued})
 	}
 	delete(k.pending, key)
-	user := k.user
-	k.deps.store.PutKey(user, rec, func(err error) {
-		if err != nil {
-			k.deps.logger.Error("storing an idempotency key", "user", user, "err", err)
-		}
-	})
 	k.prune()
+}
+
+// keyRecord is what the store keeps of an accepted message under its
+// sender's idempotency key; nil when there is no key.
+func keyRecord(cfg Config, key string, m *chatpb.Message) *chatpb.KeyRecord {
+	if key == "" {
+		return nil
+	}
+	return &chatpb.KeyRecord{Key: key, Id: m.Id, TsUnixMs: m.TsUnixMs, Queued: m.Offline,
+		ExpiresUnixMs: cfg.Clock().UnixMilli() + cfg.KeyTTL.Milliseconds()}
+}
+
+// writeKeyed makes an accepted message durable through write and, when it
+// came with an idempotency key, the key's record right behind it; done
+// follows both. The receipt waits for done, so a key is never lost while
+// its receipt may have reached the client (a retry after a crash would
+// otherwise be accepted twice). The store completes writes in order and
+// batches them, so the key normally rides in the same commit.
+func (d *deps) writeKeyed(write func(done func(error)), sender string, rec *chatpb.KeyRecord, done func(error)) {
+	if rec == nil {
+		write(done)
+		return
+	}
+	var first error // set by the first callback, read by the second: the store calls them in order
+	write(func(err error) { first = err })
+	d.store.PutKey(sender, rec, func(err error) { done(errors.Join(first, err)) })
 }
 
 // abandon forgets a key whose request was refused, so a retry is judged

@@ -126,7 +126,8 @@ func (r *room) publish(ctx actor.Context, p *chatpb.Publish) {
 		From: p.From, Text: p.Text, TsUnixMs: ts,
 	}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	r.deps.store.AppendPublic(msg, func(err error) {
+	write := func(done func(error)) { r.deps.store.AppendPublic(msg, done) }
+	r.deps.writeKeyed(write, p.From, keyRecord(r.deps.cfg, p.Key, msg), func(err error) {
 		root.Send(self, &stored{msg: msg, req: p, err: err})
 	})
 }
