@@ -42,7 +42,7 @@ type conn struct {
 	reason       atomic.Int32  // the chatpb.CloseReason this connection ends with
 	closeWritten chan struct{} // closed once the close frame is out (or writing failed)
 	closeOnce    sync.Once
-	pinger       *time.Timer
+	keepAlive    keepAlive
 
 	// owned by the read loop
 	confirmed uint64 // highest seq already confirmed to the user actor
@@ -63,7 +63,7 @@ func (c *conn) serve() {
 	c.ws.SetPingHandler(c.ping)
 	c.ws.SetCloseHandler(c.peerClosed)
 	c.refreshReadDeadline()
-	c.pinger = time.AfterFunc(c.srv.cfg.PingInterval, c.keepAlive)
+	c.keepAlive.start(c.srv.cfg.PingInterval, c.sendPing)
 	for {
 		op, data, err := c.ws.ReadMessage()
 		if err != nil {
@@ -145,11 +145,10 @@ func (c *conn) refreshReadDeadline() {
 	_ = c.ws.SetReadDeadline(c.srv.cfg.Clock().Add(c.srv.cfg.PongWait))
 }
 
-// keepAlive pings the peer every PingInterval. The payload carries the
-// highest private-message seq written, so a pong also confirms delivery.
-func (c *conn) keepAlive() {
+// sendPing queues the keep-alive ping. Its payload is the highest
+// private-message seq written, so its pong also confirms delivery.
+func (c *conn) sendPing() {
 	c.enqueue(frame{op: websocket.PingMessage, data: strconv.AppendUint(nil, c.written.Load(), 10)})
-	c.pinger.Reset(c.srv.cfg.PingInterval)
 }
 
 // enqueue queues a frame for the write loop, starting one if none runs.
@@ -192,7 +191,7 @@ func closePayload(r chatpb.CloseReason) []byte {
 // session is gone, the peer gets a close frame if it has none yet, and the
 // TCP connection is closed once that frame is out (or CloseGrace passed).
 func (c *conn) finish() {
-	c.pinger.Stop()
+	c.keepAlive.stop()
 	c.srv.root().Send(c.userPID, &chatpb.Disconnect{Session: c.self})
 	c.srv.system().ProcessRegistry.Remove(c.self)
 	c.reason.CompareAndSwap(0, int32(chatpb.CloseReason_CLOSE_REASON_NORMAL))
