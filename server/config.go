@@ -19,6 +19,16 @@ import (
 //   - CloseGrace is how long a connection that we closed waits for the
 //     peer's close frame before the TCP connection is dropped.
 //   - HandshakeTimeout bounds the WebSocket upgrade.
+//   - Private messages are confirmed by the pong to a ping written after
+//     them. That ping goes out at once when confirmBurst messages wait for
+//     it, else within confirmDelay. confirmBurst is below the actors'
+//     delivery window (512), so a draining inbox never waits for the delay;
+//     confirmDelay is far below PongWait.
+const (
+	confirmDelay = 50 * time.Millisecond
+	confirmBurst = 128
+)
+
 const (
 	DefaultPingInterval     = 30 * time.Second
 	DefaultPongWait         = 60 * time.Second

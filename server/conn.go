@@ -44,8 +44,14 @@ type conn struct {
 	closeOnce    sync.Once
 	keepAlive    keepAlive
 
+	confirmArmed atomic.Bool // a confirmation ping is scheduled
+
 	// owned by the read loop
 	confirmed uint64 // highest seq already confirmed to the user actor
+
+	// owned by the write loop
+	pinged      uint64    // highest seq carried by a ping written so far
+	lastConfirm time.Time // when confirmUpTo last wrote a ping
 }
 
 // logger returns the server's logger with this connection's attributes.
@@ -148,7 +154,8 @@ func (c *conn) refreshReadDeadline() {
 // sendPing queues the keep-alive ping. Its payload is the highest
 // private-message seq written, so its pong also confirms delivery.
 func (c *conn) sendPing() {
-	c.enqueue(frame{op: websocket.PingMessage, data: strconv.AppendUint(nil, c.written.Load(), 10)})
+	seq := c.written.Load()
+	c.enqueue(frame{op: websocket.PingMessage, data: strconv.AppendUint(nil, seq, 10), seq: seq})
 }
 
 // enqueue queues a frame for the write loop, starting one if none runs.

@@ -13,7 +13,7 @@ import (
 type frame struct {
 	op   int         // websocket.TextMessage, PingMessage, PongMessage or CloseMessage
 	data []byte      // payload (a close frame's payload is already formatted)
-	seq  uint64      // > 0: the highest private-message delivery seq in data
+	seq  uint64      // text: the private-message delivery seq (0: none); ping: the seq it confirms
 	kind chatpb.Kind // of the delivered message, for metrics; unspecified for other frames
 }
 
