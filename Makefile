@@ -7,7 +7,7 @@ USER      ?= $(shell whoami)
 ACTOR_DIR  = $(shell $(GO) list -m -f '{{.Dir}}' github.com/asynkron/protoactor-go)/actor
 PROTOC    ?= protoc
 
-.PHONY: run client test vet layering proto proto-check fuzz bench build clean
+.PHONY: run client test vet layering proto proto-check fuzz bench bench-scaling build clean
 
 ## run: start the server on $(ADDR) (data in ./data)
 run:
@@ -44,6 +44,14 @@ proto-check:
 		--go_out=$$tmp --go_opt=module=github.com/actorchat/chat proto/chat.proto && \
 	diff -u proto/chatpb/chat.pb.go $$tmp/proto/chatpb/chat.pb.go && rm -rf $$tmp && \
 	echo "proto-check: generated code is up to date"
+
+## bench: the load tool against a fresh chatd and gorilla's chat hub; one table (a few minutes)
+bench:
+	./scripts/bench.sh
+
+## bench-scaling: deliveries/s and memory for N = 10 .. 15,000 clients (longer)
+bench-scaling:
+	./scripts/bench-scaling.sh
 
 clean:
 	rm -rf bin

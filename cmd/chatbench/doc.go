@@ -1,0 +1,25 @@
+// Command chatbench is the project's load tool: it drives a running chat
+// server over real WebSocket connections (PROTOCOL.md, or the plain-text
+// lines of gorilla/websocket's examples/chat hub, the baseline) and reports
+// offered and delivered rates, deliveries per second, loss, send-to-receive
+// latency percentiles, its own CPU use and, given the server's PID, the
+// server's CPU per delivery and memory per connection.
+//
+// Every message text carries its window's run id, the sender index, a
+// per-sender sequence number and the send time in Unix nanoseconds; receivers
+// recognise it by a marker without decoding the JSON, so the tool spends its
+// core on the network, not on parsing.
+//
+// Concurrency: a crowd (client.go) owns one reader goroutine per connection;
+// each reads until the connection ends, answers pings through gorilla's
+// default handler, and hands every frame to the crowd's current handler, which
+// must be safe for concurrent use across connections (a window counts with
+// atomics; per-connection state in conn is touched only by its reader). Data
+// frames on a connection are written by exactly one goroutine at a time: its
+// sender in a traffic window, or the scenario code otherwise; gorilla allows
+// close frames to be written concurrently. The runner goroutine owns the
+// crowds, starts and stops every other goroutine, and reads results only after
+// the goroutines it waits for have finished. Nothing blocks without a bound:
+// dials have a timeout, writes a deadline, waits a deadline, and closing a
+// crowd ends its readers.
+package main
