@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -199,6 +200,14 @@ func appendTrue(dst []byte, field string, v bool) []byte {
 
 // appendStrings appends a JSON array of strings; nil is [] (never null).
 func appendStrings(dst []byte, ss []string) []byte {
+	// One allocation up front: a welcome lists up to 1000 names, and
+	// growing the frame name by name was a sixth of the server's CPU while
+	// accepting a wave of connections.
+	n := 2
+	for _, s := range ss {
+		n += len(s) + 3
+	}
+	dst = slices.Grow(dst, n)
 	dst = append(dst, '[')
 	for i, s := range ss {
 		if i > 0 {
