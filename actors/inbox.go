@@ -20,19 +20,29 @@ type enqueued struct {
 	err   error
 }
 
-// accept stamps a private message addressed to this user and writes it to
-// the inbox in the store; delivery and the sender's receipt wait for the
-// write (enqueued).
+// accept takes a private message addressed to this user into the inbox:
+// it writes it to the store, and delivery and the sender's receipt wait for
+// the write (enqueued). A retry of a message the inbox holds already (its
+// first recipient actor stored it, then stopped before answering) is only
+// answered.
 func (u *user) accept(ctx actor.Context, r *chatpb.Route) {
+	if r.Retry {
+		if m := u.find(r.Id); m != nil {
+			ctx.Send(r.ReplyTo, routedAccepted(ctx, r, m))
+			return
+		}
+	}
 	if len(u.inbox)+u.writing >= u.deps.cfg.QueueMax {
 		ctx.Send(r.ReplyTo, routedRefusal(r, chatpb.ErrorCode_ERROR_CODE_QUEUE_FULL, r.To+"'s offline queue is full"))
 		return
 	}
 	msg := &chatpb.Message{
-		Id: u.deps.ids.next(), Kind: chatpb.Kind_KIND_DM,
-		From: r.From, To: u.name, Text: r.Text,
-		TsUnixMs: u.deps.cfg.Clock().UTC().UnixMilli(),
-		Offline:  !u.cell.live,
+		Id: r.Id, Kind: chatpb.Kind_KIND_DM,
+		From: r.From, To: u.name, Text: r.Text, TsUnixMs: r.TsUnixMs,
+		Offline: !u.cell.live,
+	}
+	if msg.Id == "" { // a sender that does not stamp: stamped on arrival
+		msg.Id, msg.TsUnixMs = u.deps.ids.next(), u.deps.cfg.Clock().UTC().UnixMilli()
 	}
 	u.writing++
 	self, root := ctx.Self(), ctx.ActorSystem().Root
@@ -52,24 +62,29 @@ func (u *user) enqueued(ctx actor.Context, e *enqueued) {
 	}
 	// After a restart the store may have handed this message to start()
 	// already; only then can it be in the inbox.
-	if !u.reloaded || !u.holds(e.msg.Id) {
+	if !(u.reloaded || r.Retry) || u.find(e.msg.Id) == nil {
 		u.inbox = append(u.inbox, e.msg)
 		u.countInbox()
 		u.pump(ctx)
 	}
-	ctx.Send(r.ReplyTo, &chatpb.Routed{
-		Ref: r.Ref, Key: r.Key, To: u.name, Recipient: ctx.Self(), Session: r.Session, Seq: r.Seq,
-		Id: e.msg.Id, TsUnixMs: e.msg.TsUnixMs, Queued: e.msg.Offline,
-	})
+	ctx.Send(r.ReplyTo, routedAccepted(ctx, r, e.msg))
 }
 
-func (u *user) holds(id string) bool {
+// find returns the inbox message with the given id, or nil.
+func (u *user) find(id string) *chatpb.Message {
 	for i := len(u.inbox) - 1; i >= 0; i-- {
 		if u.inbox[i].Id == id {
-			return true
+			return u.inbox[i]
 		}
 	}
-	return false
+	return nil
+}
+
+func routedAccepted(ctx actor.Context, r *chatpb.Route, m *chatpb.Message) *chatpb.Routed {
+	return &chatpb.Routed{
+		Ref: r.Ref, Key: r.Key, To: m.To, Recipient: ctx.Self(), Session: r.Session, Seq: r.Seq,
+		Id: m.Id, TsUnixMs: m.TsUnixMs, Queued: m.Offline,
+	}
 }
 
 // The delivery window. Messages are written to the live session in inbox

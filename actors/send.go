@@ -29,6 +29,7 @@ func (u *user) dm(ctx actor.Context, m *chatpb.Dm) {
 	r := &chatpb.Route{
 		From: u.name, To: m.To, Text: m.Text, Ref: m.Ref, Key: m.Key,
 		ReplyTo: ctx.Self(), Session: ctx.Sender(), Seq: u.routeSeq,
+		Id: u.deps.ids.next(), TsUnixMs: u.deps.cfg.Clock().UTC().UnixMilli(),
 	}
 	u.pending = append(u.pending, r)
 	u.sendRoute(ctx, r)
@@ -74,20 +75,23 @@ func (u *user) peerStopped(ctx actor.Context, pid *actor.PID) {
 		delete(u.peers, name)
 		for _, r := range u.pending {
 			if r.To == name {
+				r.Retry = true
 				u.sendRoute(ctx, r)
 			}
 		}
 	}
 }
 
-// settle removes an answered route from the pending list.
-func (u *user) settle(seq uint64) {
+// settle removes an answered route from the pending list. It returns
+// false for a route answered already: a retry can be answered twice.
+func (u *user) settle(seq uint64) bool {
 	for i, r := range u.pending {
 		if r.Seq == seq {
 			u.pending = append(u.pending[:i], u.pending[i+1:]...)
-			return
+			return true
 		}
 	}
+	return false
 }
 
 // admit applies, in the protocol's order, the rate limit and then the
@@ -147,7 +151,9 @@ func (u *user) published(ctx actor.Context, p *chatpb.Published) {
 }
 
 func (u *user) routed(ctx actor.Context, r *chatpb.Routed) {
-	u.settle(r.Seq)
+	if !u.settle(r.Seq) {
+		return
+	}
 	if r.Code != chatpb.ErrorCode_ERROR_CODE_UNSPECIFIED {
 		ctx.Send(r.Session, refusal(r.Ref, r.Code, r.Message))
 		u.keys.abandon(ctx, r.Key, r.Code, r.Message)

@@ -1719,15 +1719,21 @@ func (x *Published) GetMessage() string {
 // Route carries a private message towards its recipient's user actor, through
 // the registry when the sender does not know the recipient's PID yet.
 type Route struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	From          string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
-	To            string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
-	Text          string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
-	Ref           *string                `protobuf:"bytes,4,opt,name=ref,proto3,oneof" json:"ref,omitempty"`
-	Key           string                 `protobuf:"bytes,5,opt,name=key,proto3" json:"key,omitempty"`
-	ReplyTo       *actor.PID             `protobuf:"bytes,6,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // the sender's user actor
-	Session       *actor.PID             `protobuf:"bytes,7,opt,name=session,proto3" json:"session,omitempty"`                // the session that asked; the receipt goes there
-	Seq           uint64                 `protobuf:"varint,8,opt,name=seq,proto3" json:"seq,omitempty"`                       // the sender's number for it, echoed in Routed
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	From    string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	To      string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	Text    string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	Ref     *string                `protobuf:"bytes,4,opt,name=ref,proto3,oneof" json:"ref,omitempty"`
+	Key     string                 `protobuf:"bytes,5,opt,name=key,proto3" json:"key,omitempty"`
+	ReplyTo *actor.PID             `protobuf:"bytes,6,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // the sender's user actor
+	Session *actor.PID             `protobuf:"bytes,7,opt,name=session,proto3" json:"session,omitempty"`                // the session that asked; the receipt goes there
+	Seq     uint64                 `protobuf:"varint,8,opt,name=seq,proto3" json:"seq,omitempty"`                       // the sender's number for it, echoed in Routed
+	// The message's id and stamp, given once by the sender's user actor when
+	// it accepts the request, so that a route sent again (retry) is the same
+	// message and is stored at most once.
+	Id            string `protobuf:"bytes,9,opt,name=id,proto3" json:"id,omitempty"`
+	TsUnixMs      int64  `protobuf:"varint,10,opt,name=ts_unix_ms,json=tsUnixMs,proto3" json:"ts_unix_ms,omitempty"`
+	Retry         bool   `protobuf:"varint,11,opt,name=retry,proto3" json:"retry,omitempty"` // sent again after the recipient's actor stopped
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1816,6 +1822,27 @@ func (x *Route) GetSeq() uint64 {
 		return x.Seq
 	}
 	return 0
+}
+
+func (x *Route) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Route) GetTsUnixMs() int64 {
+	if x != nil {
+		return x.TsUnixMs
+	}
+	return 0
+}
+
+func (x *Route) GetRetry() bool {
+	if x != nil {
+		return x.Retry
+	}
+	return false
 }
 
 // Routed answers Route: accepted (id set) or refused (code set).
@@ -2300,7 +2327,7 @@ const file_chat_proto_rawDesc = "" +
 	".actor.PIDR\asession\x12&\n" +
 	"\x04code\x18\x06 \x01(\x0e2\x12.chat.v1.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\a \x01(\tR\amessageB\x06\n" +
-	"\x04_ref\"\xcf\x01\n" +
+	"\x04_ref\"\x93\x02\n" +
 	"\x05Route\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x12\n" +
@@ -2311,7 +2338,12 @@ const file_chat_proto_rawDesc = "" +
 	".actor.PIDR\areplyTo\x12$\n" +
 	"\asession\x18\a \x01(\v2\n" +
 	".actor.PIDR\asession\x12\x10\n" +
-	"\x03seq\x18\b \x01(\x04R\x03seqB\x06\n" +
+	"\x03seq\x18\b \x01(\x04R\x03seq\x12\x0e\n" +
+	"\x02id\x18\t \x01(\tR\x02id\x12\x1c\n" +
+	"\n" +
+	"ts_unix_ms\x18\n" +
+	" \x01(\x03R\btsUnixMs\x12\x14\n" +
+	"\x05retry\x18\v \x01(\bR\x05retryB\x06\n" +
 	"\x04_ref\"\xb3\x02\n" +
 	"\x06Routed\x12\x15\n" +
 	"\x03ref\x18\x01 \x01(\tH\x00R\x03ref\x88\x01\x01\x12\x10\n" +
