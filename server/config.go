@@ -24,9 +24,14 @@ import (
 //     it, else within confirmDelay. confirmBurst is below the actors'
 //     delivery window (512), so a draining inbox never waits for the delay;
 //     confirmDelay is far below PongWait.
+//   - Presence notices are lazy: one that finds the connection idle waits
+//     up to lingerDelay for other frames, so that a wave of connections,
+//     which costs every member a notice per newcomer, costs each member a
+//     write per lingerDelay instead of a write per newcomer.
 const (
 	confirmDelay = 50 * time.Millisecond
 	confirmBurst = 128
+	lingerDelay  = 20 * time.Millisecond
 )
 
 const (

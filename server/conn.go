@@ -45,6 +45,7 @@ type conn struct {
 	keepAlive    keepAlive
 
 	confirmArmed atomic.Bool // a confirmation ping is scheduled
+	lingering    atomic.Bool // lazy frames wait for endLinger
 
 	// owned by the read loop
 	confirmed uint64 // highest seq already confirmed to the user actor
@@ -165,11 +166,23 @@ func (c *conn) enqueue(f frame) {
 	switch c.out.push(f) {
 	case pushedIdle:
 		go c.writeLoop()
+	case pushedLazy:
+		if c.lingering.CompareAndSwap(false, true) {
+			time.AfterFunc(lingerDelay, c.endLinger)
+		}
 	case overflow:
 		c.srv.metrics.slowConsumers.Inc()
 		c.logger().Warn("closing a slow consumer", "outbox_bytes", c.srv.cfg.OutboxMax)
 		c.reason.CompareAndSwap(0, int32(chatpb.CloseReason_CLOSE_REASON_SLOW_CONSUMER))
 		c.closeWith(closePayload(chatpb.CloseReason_CLOSE_REASON_SLOW_CONSUMER), true)
+	}
+}
+
+// endLinger writes the lazy frames that waited for company.
+func (c *conn) endLinger() {
+	c.lingering.Store(false)
+	if c.out.wakeLazy() {
+		go c.writeLoop()
 	}
 }
 

@@ -15,6 +15,7 @@ type frame struct {
 	data []byte      // payload (a close frame's payload is already formatted)
 	seq  uint64      // text: the private-message delivery seq (0: none); ping: the seq it confirms
 	kind chatpb.Kind // of the delivered message, for metrics; unspecified for other frames
+	lazy bool        // may wait up to lingerDelay for company (presence notices)
 }
 
 // outbox is a connection's bounded queue of frames waiting to be written.
@@ -39,6 +40,7 @@ type pushResult int
 const (
 	pushed     pushResult = iota // queued; a write loop is running
 	pushedIdle                   // queued; the caller must start a write loop
+	pushedLazy                   // queued, no write loop runs; the caller may wait lingerDelay
 	dropped                      // the connection is closing: ignored
 	overflow                     // over the limit: the caller must close (4001)
 )
@@ -60,7 +62,19 @@ func (o *outbox) push(f frame) pushResult {
 	if f.op == websocket.CloseMessage {
 		o.closing = true
 	}
+	if f.lazy && !o.writing {
+		return pushedLazy
+	}
 	return o.wake()
+}
+
+// wakeLazy starts writing what lazy pushes left waiting, unless a write
+// loop runs already (it takes them) or nothing waits. It returns whether
+// the caller must start a write loop.
+func (o *outbox) wakeLazy() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.frames) > 0 && o.wake() == pushedIdle
 }
 
 // close queues a close frame ahead of nothing else: frames already queued

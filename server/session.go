@@ -60,8 +60,12 @@ func (c *conn) send(m any) {
 		c.logger().Error("no frame for an actor message", "type", typeName(m))
 		return
 	}
-	if r, isRefusal := m.(*chatpb.Refused); isRefusal {
-		c.srv.metrics.countError(r.Code)
+	f := frame{op: websocket.TextMessage, data: data}
+	switch m := m.(type) {
+	case *chatpb.Refused:
+		c.srv.metrics.countError(m.Code)
+	case *chatpb.Presence:
+		f.lazy = true
 	}
-	c.enqueue(frame{op: websocket.TextMessage, data: data})
+	c.enqueue(f)
 }
