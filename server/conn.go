@@ -222,5 +222,6 @@ func (c *conn) finish() {
 	}
 	_ = c.ws.Close()
 	c.srv.forget(c)
+	c.srv.release(c.remote)
 	c.logger().Info("connection closed", "reason", closeLabel(chatpb.CloseReason(c.reason.Load())))
 }

@@ -51,7 +51,7 @@ func New(cfg Config, chat *actors.Chat, metrics *Metrics) *Server {
 	}
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: cfg.HandshakeTimeout,
-		ReadBufferSize:   1024,
+		ReadBufferSize:   512,          // chat frames are small; a larger one is read in more calls
 		WriteBufferPool:  &sync.Pool{}, // frames are assembled in pooled buffers
 		CheckOrigin:      newOriginCheck(cfg.AllowedOrigins),
 		Error:            s.upgradeError,
@@ -77,37 +77,39 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.release(ip)
 		return // the upgrader has answered
 	}
-	// The connection gets a goroutine of its own and this handler returns,
-	// so that net/http lets go of its request, buffers and deep stack:
-	// measured at 5,000 idle connections, that was 15 KiB of each one's
-	// memory.
-	go s.run(ws, h.conn, name, ip)
+	if c := s.attach(ws, h.conn, name, ip); c != nil {
+		// The read loop gets a goroutine of its own and this handler
+		// returns, so that net/http lets go of its request, buffers and
+		// deep stack (measured at 5,000 idle connections: 15 KiB of each
+		// one's memory), and the loop's stack holds only what reading needs.
+		go c.serve()
+	}
 }
 
-// run attaches an upgraded connection to its user and reads it until it
-// ends.
-func (s *Server) run(ws *websocket.Conn, bc *batchConn, name, ip string) {
-	defer s.release(ip)
+// attach registers an upgraded connection as a session and attaches it to
+// its user. It returns nil, having closed the connection, when that fails.
+func (s *Server) attach(ws *websocket.Conn, bc *batchConn, name, ip string) *conn {
 	c := &conn{srv: s, ws: ws, net: bc, user: name, remote: ip, closeWritten: make(chan struct{})}
 	c.out.max = s.cfg.OutboxMax
 	c.self, _ = s.system().ProcessRegistry.Add(c, "session/"+name+"/"+strconv.FormatUint(s.nextID.Add(1), 36))
 	if !s.track(c) {
 		s.abort(c, chatpb.CloseReason_CLOSE_REASON_SHUTDOWN)
-		return
+		return nil
 	}
 	userPID, err := s.chat.Connect(name, c.self)
 	if err != nil {
 		c.logger().Error("attaching a connection", "err", err)
 		s.abort(c, chatpb.CloseReason_CLOSE_REASON_INTERNAL)
-		return
+		return nil
 	}
 	c.userPID = userPID
 	c.logger().Info("connection opened")
-	c.serve()
+	return c
 }
 
 // abort closes a connection that never got to its read loop.
 func (s *Server) abort(c *conn, reason chatpb.CloseReason) {
+	defer s.release(c.remote)
 	s.system().ProcessRegistry.Remove(c.self)
 	_ = c.ws.WriteControl(websocket.CloseMessage, closePayload(reason), s.cfg.Clock().Add(s.cfg.WriteWait))
 	_ = c.ws.Close()
