@@ -24,7 +24,7 @@ func (s *Server) OpsHandler(metrics http.Handler) http.Handler {
 		plain(w, http.StatusOK, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !s.Ready() {
+		if !s.Ready() || s.system().IsStopped() {
 			plain(w, http.StatusServiceUnavailable, "shutting down")
 			return
 		}

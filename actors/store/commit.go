@@ -158,7 +158,11 @@ func (s *Bolt) logCommit(n int, start time.Time, err error) {
 		s.log.Error("store: commit failed", "path", s.path, "writes", n, "err", err)
 		return
 	}
-	s.log.Debug("store: commit", "writes", n, "took", time.Since(start))
+	took := time.Since(start)
+	if s.cfg.ObserveCommit != nil {
+		s.cfg.ObserveCommit(took, n)
+	}
+	s.log.Debug("store: commit", "writes", n, "took", took)
 }
 
 // wrapCommitErr names the file in a commit error handed to callbacks.

@@ -28,6 +28,10 @@ type Config struct {
 	// which costs time on a large file; false (the default) runs it, so
 	// that a damaged file stops the server at startup rather than later.
 	SkipCheck bool
+	// ObserveCommit (Bolt), when set, is told the duration and the number
+	// of writes of every successful commit, on the writer goroutine; it
+	// must be quick (a metrics observation).
+	ObserveCommit func(took time.Duration, writes int)
 }
 
 // withDefaults returns c with every zero field set to its default.
