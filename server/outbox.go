@@ -110,15 +110,28 @@ func (o *outbox) take() []frame {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if len(o.frames) == 0 {
-		// Going idle: drop the slices, so an idle connection holds no
-		// queue memory (a burst of presence notices can leave them large).
-		o.writing, o.frames, o.spare = false, nil, nil
+		// Going idle: keep small slices, so a message to an idle
+		// connection costs no allocation, and drop large ones, so an idle
+		// connection holds no queue memory after a burst (a wave of
+		// presence notices can leave them large).
+		o.writing = false
+		o.frames, o.spare = keepSmall(o.frames), keepSmall(o.spare)
 		return nil
 	}
 	batch := o.frames
 	o.frames, o.spare = o.spare[:0], nil
 	o.bytes = 0
 	return batch
+}
+
+// idleKeep is the most frames whose slice an idle outbox keeps.
+const idleKeep = 4
+
+func keepSmall(fs []frame) []frame {
+	if cap(fs) > idleKeep {
+		return nil
+	}
+	return fs
 }
 
 // recycle hands a written batch back for reuse.
