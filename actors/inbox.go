@@ -17,6 +17,7 @@ import (
 type enqueued struct {
 	msg   *chatpb.Message
 	route *chatpb.Route
+	cell  *userCell // of the actor that wrote it
 	err   error
 }
 
@@ -48,7 +49,7 @@ func (u *user) accept(ctx actor.Context, r *chatpb.Route) {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	write := func(done func(error)) { u.deps.store.Enqueue(msg, done) }
 	u.deps.writeKeyed(write, r.From, keyRecord(u.deps.cfg, r.Key, msg), func(err error) {
-		root.Send(self, &enqueued{msg: msg, route: r, err: err})
+		root.Send(self, &enqueued{msg: msg, route: r, cell: u.cell, err: err})
 	})
 }
 
@@ -60,9 +61,11 @@ func (u *user) enqueued(ctx actor.Context, e *enqueued) {
 		ctx.Send(r.ReplyTo, routedRefusal(r, chatpb.ErrorCode_ERROR_CODE_INTERNAL, "the message could not be stored"))
 		return
 	}
-	// After a restart the store may have handed this message to start()
-	// already; only then can it be in the inbox.
-	if !(u.reloaded || r.Retry) || u.find(e.msg.Id) == nil {
+	// The inbox can hold it already only if start() may have loaded it:
+	// after a restart, for a retry, or when the write was made by an
+	// earlier actor for this name (a completion posted to a stopped
+	// actor's PID reaches the next one).
+	if !(u.reloaded || r.Retry || e.cell != u.cell) || u.find(e.msg.Id) == nil {
 		u.inbox = append(u.inbox, e.msg)
 		u.countInbox()
 		u.pump(ctx)

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/actorchat/chat/proto/chatpb"
 )
@@ -73,10 +74,14 @@ func (u *user) peerStopped(ctx actor.Context, pid *actor.PID) {
 			continue
 		}
 		delete(u.peers, name)
-		for _, r := range u.pending {
+		for i, r := range u.pending {
 			if r.To == name {
-				r.Retry = true
-				u.sendRoute(ctx, r)
+				// A copy: the route sent before may still be read by its
+				// receiver (the registry may hand it to the next actor).
+				rr := proto.Clone(r).(*chatpb.Route)
+				rr.Retry = true
+				u.pending[i] = rr
+				u.sendRoute(ctx, rr)
 			}
 		}
 	}
