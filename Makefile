@@ -9,13 +9,15 @@ PROTOC    ?= protoc
 
 .PHONY: run client test vet layering proto proto-check fuzz bench bench-scaling build clean
 
-## run: start the server on $(ADDR) (data in ./data)
+## run: start the server on $(ADDR) (data in ./data); Ctrl-C stops it gracefully
 run:
-	$(GO) run ./cmd/chatd -addr $(ADDR)
+	@$(GO) build -o bin/chatd ./cmd/chatd
+	@trap 'exit 0' INT TERM; ./bin/chatd -addr $(ADDR)
 
 ## client: open the CLI client as USER (make client USER=alice)
 client:
-	$(GO) run ./cmd/chat -user $(USER)
+	@$(GO) build -o bin/chat ./cmd/chat
+	@trap 'exit 0' INT TERM; ./bin/chat -user $(USER)
 
 build:
 	$(GO) build -o bin/ ./cmd/...

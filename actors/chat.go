@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -44,7 +45,7 @@ func Start(cfg Config) (*Chat, error) {
 	d := &deps{cfg: cfg, store: cfg.Store, logger: cfg.Logger, ids: newIDSource(epoch)}
 	system := actor.NewActorSystemWithConfig(actor.Configure(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-			return cfg.Logger.With("lib", "protoactor")
+			return slog.New(quieter{cfg.Logger.Handler()}).With("lib", "protoactor")
 		}),
 	))
 	c := &Chat{system: system, deps: d, unsub: logSupervision(system, cfg.Logger)}
@@ -63,6 +64,19 @@ func Start(cfg Config) (*Chat, error) {
 // System returns the actor system, for the edge to register session
 // processes in and send from.
 func (c *Chat) System() *actor.ActorSystem { return c.system }
+
+// quieter passes Proto.Actor's log records on at warning level and above.
+// Its info records (dead letters at shutdown, "[ACTOR] Recovering" for what
+// logSupervision already reports) are noise at the server's default level;
+// at debug level everything passes.
+type quieter struct{ slog.Handler }
+
+func (q quieter) Enabled(ctx context.Context, l slog.Level) bool {
+	return q.Handler.Enabled(ctx, l) && (l >= slog.LevelWarn || q.Handler.Enabled(ctx, slog.LevelDebug))
+}
+
+func (q quieter) WithAttrs(as []slog.Attr) slog.Handler { return quieter{q.Handler.WithAttrs(as)} }
+func (q quieter) WithGroup(name string) slog.Handler    { return quieter{q.Handler.WithGroup(name)} }
 
 // Connect attaches session to the named user (a valid, folded name),
 // replacing any session the user had, and returns the user actor's PID. It
