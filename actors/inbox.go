@@ -40,7 +40,7 @@ func (u *user) accept(ctx actor.Context, r *chatpb.Route) {
 	msg := &chatpb.Message{
 		Id: r.Id, Kind: chatpb.Kind_KIND_DM,
 		From: r.From, To: u.name, Text: r.Text, TsUnixMs: r.TsUnixMs,
-		Offline: !u.cell.live,
+		Offline: u.cell.session == nil, // not while a new session is being welcomed
 	}
 	if msg.Id == "" { // a sender that does not stamp: stamped on arrival
 		msg.Id, msg.TsUnixMs = u.deps.ids.next(), u.deps.cfg.Clock().UTC().UnixMilli()
