@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/actorchat/chat/actors/store"
-	"github.com/actorchat/chat/proto/chatpb"
 )
 
 // NoRateLimit, as Config.MsgRate, turns per-user rate limiting off.
@@ -62,9 +61,12 @@ type Config struct {
 	// AskTimeout bounds Chat.Connect. Default 5 s.
 	AskTimeout time.Duration
 
-	// Render, when set, renders a public message in the wire format once, so
-	// that fan-out to N sessions hands each the same bytes (Deliver.frame).
-	Render func(*chatpb.Message) []byte
+	// Render, when set, renders an event that the room fans out (a
+	// *chatpb.Deliver of a public message, a *chatpb.Presence) in the wire
+	// format once, so that N sessions are handed the same bytes (its frame
+	// field) instead of encoding it N times. The edge provides it
+	// (server.Render).
+	Render func(event any) []byte
 }
 
 // withDefaults returns c with every zero field set to its default.

@@ -108,6 +108,7 @@ func (r *room) presence(ctx actor.Context, user string, online bool) {
 		return
 	}
 	p := &chatpb.Presence{User: user, Online: online, TsUnixMs: r.now()}
+	p.Frame = r.render(p)
 	for name, s := range r.members {
 		if name != user {
 			ctx.Send(s, p)
@@ -141,9 +142,7 @@ func (r *room) stored(ctx actor.Context, s *stored) {
 	}
 	r.remember(s.msg)
 	d := &chatpb.Deliver{Message: s.msg}
-	if r.deps.cfg.Render != nil {
-		d.Frame = r.deps.cfg.Render(s.msg)
-	}
+	d.Frame = r.render(d)
 	for _, session := range r.members {
 		ctx.Send(session, d)
 	}
@@ -204,6 +203,14 @@ func (r *room) indexOf(id string) int {
 		}
 	}
 	return 0
+}
+
+// render pre-renders an event for fan-out, when the edge gave a renderer.
+func (r *room) render(event any) []byte {
+	if r.deps.cfg.Render == nil {
+		return nil
+	}
+	return r.deps.cfg.Render(event)
 }
 
 func (r *room) now() int64 { return r.deps.cfg.Clock().UTC().UnixMilli() }

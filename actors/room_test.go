@@ -83,7 +83,12 @@ func texts(msgs []*chatpb.Message) []string {
 
 func TestRoomFansOutToEveryMemberInOneOrder(t *testing.T) {
 	h := newHarness(t, func(c *Config, _ *store.Memory) {
-		c.Render = func(m *chatpb.Message) []byte { return []byte("frame " + m.Id) }
+		c.Render = func(ev any) []byte {
+			if d, ok := ev.(*chatpb.Deliver); ok {
+				return []byte("frame " + d.Message.Id)
+			}
+			return nil
+		}
 	})
 	const members, msgs = 50, 5
 	probes := make([]*probe, members)

@@ -23,7 +23,6 @@ import (
 	"github.com/actorchat/chat/actors"
 	"github.com/actorchat/chat/actors/store"
 	"github.com/actorchat/chat/client"
-	"github.com/actorchat/chat/proto/chatpb"
 	"github.com/actorchat/chat/proto/wire"
 	"github.com/actorchat/chat/server"
 )
@@ -38,7 +37,7 @@ func e2eServer(t *testing.T) string {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	chat, err := actors.Start(actors.Config{
 		Store: store.NewMemory(store.Config{}), Logger: logger,
-		Render: func(m *chatpb.Message) []byte { return wire.AppendMessage(nil, m, false) },
+		Render: server.Render,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -23,7 +23,6 @@ import (
 
 	"github.com/actorchat/chat/actors"
 	"github.com/actorchat/chat/actors/store"
-	"github.com/actorchat/chat/proto/chatpb"
 	"github.com/actorchat/chat/proto/wire"
 	"github.com/actorchat/chat/server"
 )
@@ -81,7 +80,7 @@ func startServer(t *testing.T, opts ...option) *env {
 		actors: actors.Config{
 			Store:  store.NewMemory(store.Config{}),
 			Logger: logger,
-			Render: func(m *chatpb.Message) []byte { return wire.AppendMessage(nil, m, false) },
+			Render: server.Render,
 		},
 		server: server.Config{Logger: logger},
 	}

@@ -27,7 +27,6 @@ import (
 
 	"github.com/actorchat/chat/actors"
 	"github.com/actorchat/chat/actors/store"
-	"github.com/actorchat/chat/proto/chatpb"
 	"github.com/actorchat/chat/proto/wire"
 	"github.com/actorchat/chat/server"
 )
@@ -58,7 +57,7 @@ func restartStart(t *testing.T, dir string) *restartNode {
 	}
 	chat, err := actors.Start(actors.Config{
 		Store: st, Logger: logger, MsgRate: actors.NoRateLimit,
-		Render: func(m *chatpb.Message) []byte { return wire.AppendMessage(nil, m, false) },
+		Render: server.Render,
 	})
 	if err != nil {
 		_ = st.Close()

@@ -30,7 +30,6 @@ import (
 
 	"github.com/actorchat/chat/actors"
 	"github.com/actorchat/chat/actors/store"
-	"github.com/actorchat/chat/proto/chatpb"
 	"github.com/actorchat/chat/proto/wire"
 	"github.com/actorchat/chat/server"
 )
@@ -68,7 +67,7 @@ func h4StartSendBuffer(tb testing.TB, acfg actors.Config, scfg server.Config, sn
 		acfg.Store = store.NewMemory(store.Config{})
 	}
 	acfg.Logger, scfg.Logger = quiet, quiet
-	acfg.Render = func(m *chatpb.Message) []byte { return wire.AppendMessage(nil, m, false) }
+	acfg.Render = server.Render
 	chat, err := actors.Start(acfg)
 	if err != nil {
 		tb.Fatalf("starting actors: %v", err)

@@ -54,7 +54,18 @@ func (c *conn) deliver(d *chatpb.Deliver) {
 	c.enqueue(frame{op: websocket.TextMessage, data: data, seq: d.Seq, kind: d.Message.GetKind()})
 }
 
+// Render renders an event in the wire format, for actors.Config.Render: the
+// room calls it once per fan-out and the sessions write the result as is.
+func Render(event any) []byte {
+	data, _ := wire.AppendEvent(nil, event)
+	return data
+}
+
 func (c *conn) send(m any) {
+	if p, ok := m.(*chatpb.Presence); ok && p.Frame != nil {
+		c.enqueue(frame{op: websocket.TextMessage, data: p.Frame, lazy: true})
+		return
+	}
 	data, ok := wire.AppendEvent(nil, m)
 	if !ok {
 		c.logger().Error("no frame for an actor message", "type", typeName(m))

@@ -24,8 +24,6 @@ import (
 
 	"github.com/actorchat/chat/actors"
 	"github.com/actorchat/chat/actors/store"
-	"github.com/actorchat/chat/proto/chatpb"
-	"github.com/actorchat/chat/proto/wire"
 	"github.com/actorchat/chat/server"
 )
 
@@ -132,7 +130,7 @@ func actorConfig(o options, st store.Store, logger *slog.Logger) actors.Config {
 		PresenceLimit: o.presenceLimit, HistoryLimit: o.history,
 		RestartLimit: o.restartLimit, RestartWindow: o.restartWindow,
 		DebugFaults: o.debugFaults,
-		Render:      func(m *chatpb.Message) []byte { return wire.AppendMessage(nil, m, false) },
+		Render:      server.Render,
 	}
 }
 

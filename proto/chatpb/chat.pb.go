@@ -1154,6 +1154,7 @@ type Presence struct {
 	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
 	Online        bool                   `protobuf:"varint,2,opt,name=online,proto3" json:"online,omitempty"`
 	TsUnixMs      int64                  `protobuf:"varint,3,opt,name=ts_unix_ms,json=tsUnixMs,proto3" json:"ts_unix_ms,omitempty"`
+	Frame         []byte                 `protobuf:"bytes,4,opt,name=frame,proto3" json:"frame,omitempty"` // pre-rendered, as Deliver.frame
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1207,6 +1208,13 @@ func (x *Presence) GetTsUnixMs() int64 {
 		return x.TsUnixMs
 	}
 	return 0
+}
+
+func (x *Presence) GetFrame() []byte {
+	if x != nil {
+		return x.Frame
+	}
+	return nil
 }
 
 // HistoryPage answers History, oldest first.
@@ -2276,12 +2284,13 @@ const file_chat_proto_rawDesc = "" +
 	"\x03ref\x18\x01 \x01(\tH\x00R\x03ref\x88\x01\x01\x12\x14\n" +
 	"\x05users\x18\x02 \x03(\tR\x05users\x12\x16\n" +
 	"\x06online\x18\x03 \x01(\x05R\x06onlineB\x06\n" +
-	"\x04_ref\"T\n" +
+	"\x04_ref\"j\n" +
 	"\bPresence\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06online\x18\x02 \x01(\bR\x06online\x12\x1c\n" +
 	"\n" +
-	"ts_unix_ms\x18\x03 \x01(\x03R\btsUnixMs\"Z\n" +
+	"ts_unix_ms\x18\x03 \x01(\x03R\btsUnixMs\x12\x14\n" +
+	"\x05frame\x18\x04 \x01(\fR\x05frame\"Z\n" +
 	"\vHistoryPage\x12\x15\n" +
 	"\x03ref\x18\x01 \x01(\tH\x00R\x03ref\x88\x01\x01\x12,\n" +
 	"\bmessages\x18\x02 \x03(\v2\x10.chat.v1.MessageR\bmessagesB\x06\n" +

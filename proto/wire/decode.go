@@ -73,7 +73,7 @@ const (
 
 // decodeJSON decodes a frame that must be one JSON object.
 func decodeJSON(frame []byte, maxText int) any {
-	m, reason := scanRequest(frame)
+	m, reason := parseRequest(frame)
 	if reason != "" {
 		return badRequest(reason, nil, false)
 	}
@@ -100,18 +100,17 @@ func decodeJSON(frame []byte, maxText int) any {
 
 // requestType reads "type"; msg is the bad_request reason when it is missing,
 // not a string or not a type the protocol knows.
-func requestType(v span) (typ, msg string) {
-	switch v.kind {
-	case kindString:
-	case kindAbsent, kindNull:
+func requestType(v member) (typ, msg string) {
+	switch {
+	case v.isString():
+	case v.isNull():
 		return "", `"type" is required`
 	default:
 		return "", `"type" must be a string`
 	}
-	name := v.raw[1 : len(v.raw)-1]
+	name := []byte(v[1 : len(v)-1])
 	if bytes.IndexByte(name, '\\') >= 0 {
-		s, _ := unquote(v.raw)
-		name = []byte(s)
+		name = []byte(v.str())
 	}
 	switch string(name) { // no allocation: the cases are constants
 	case typeSay:
@@ -128,14 +127,11 @@ func requestType(v span) (typ, msg string) {
 
 // decodeSay finishes a "say" request.
 func decodeSay(m *members, ref *string, maxText int) any {
-	text, lone, msg := m.text.requiredString("text")
 	key, _, keyMsg := m.key.limitedString("key", MaxKeyLen)
-	if msg == "" {
-		msg = keyMsg
-	}
-	if msg != "" {
+	if msg := firstOf(m.text.requiredError("text"), keyMsg); msg != "" {
 		return badRequest(msg, ref, true)
 	}
+	text, lone := m.text.strictStr()
 	if bad := textError(text, lone, maxText, ref); bad != nil {
 		return bad
 	}
@@ -144,15 +140,15 @@ func decodeSay(m *members, ref *string, maxText int) any {
 
 // decodeDm finishes a "dm" request.
 func decodeDm(m *members, ref *string, maxText int) any {
-	to, _, msg := m.to.requiredString("to")
-	text, lone, textMsg := m.text.requiredString("text")
 	key, _, keyMsg := m.key.limitedString("key", MaxKeyLen)
-	if msg = firstOf(msg, textMsg, keyMsg); msg != "" {
+	if msg := firstOf(m.to.requiredError("to"), m.text.requiredError("text"), keyMsg); msg != "" {
 		return badRequest(msg, ref, true)
 	}
+	text, lone := m.text.strictStr()
 	if bad := textError(text, lone, maxText, ref); bad != nil {
 		return bad
 	}
+	to := m.to.str()
 	folded, ok := FoldName(to)
 	if !ok {
 		return invalid(chatpb.ErrorCode_ERROR_CODE_UNKNOWN_USER,
@@ -196,34 +192,33 @@ func textError(text string, lone bool, maxText int, ref *string) *chatpb.Invalid
 
 // optString reads an optional string member; null counts as absent. msg is
 // the bad_request reason when the member has another JSON type.
-func (v span) optString(name string) (s string, present bool, msg string) {
-	switch v.kind {
-	case kindAbsent, kindNull:
+func (v member) optString(name string) (s string, present bool, msg string) {
+	switch {
+	case v.isNull():
 		return "", false, ""
-	case kindString:
-		s, _ := unquote(v.raw)
-		return s, true, ""
+	case v.isString():
+		return v.str(), true, ""
 	}
 	return "", false, strconv.Quote(name) + " must be a string"
 }
 
-// requiredString reads a string member that must be present (null is
-// missing); lone reports a lone surrogate escape in it.
-func (v span) requiredString(name string) (s string, lone bool, msg string) {
-	switch v.kind {
-	case kindString:
-		s, lone := unquote(v.raw)
-		return s, lone, ""
-	case kindAbsent, kindNull:
-		return "", false, strconv.Quote(name) + " is required"
+// requiredError returns the bad_request reason when a string member that
+// must be present is missing (null is missing) or has another JSON type, and
+// "" when it is a string.
+func (v member) requiredError(name string) string {
+	switch {
+	case v.isString():
+		return ""
+	case v.isNull():
+		return strconv.Quote(name) + " is required"
 	}
-	return "", false, strconv.Quote(name) + " must be a string"
+	return strconv.Quote(name) + " must be a string"
 }
 
 // limitedString reads an optional string of at most max characters (ref,
 // key). The string is returned even when it is too long, so that a ref can
 // still be echoed with the error.
-func (v span) limitedString(name string, max int) (s string, present bool, msg string) {
+func (v member) limitedString(name string, max int) (s string, present bool, msg string) {
 	s, present, msg = v.optString(name)
 	if present && utf8.RuneCountInString(s) > max {
 		msg = strconv.Quote(name) + " is longer than " + strconv.Itoa(max) + " characters"
@@ -233,7 +228,7 @@ func (v span) limitedString(name string, max int) (s string, present bool, msg s
 
 // optRef reads "ref" as the optional field of the actor messages: nil when
 // absent or unreadable.
-func (v span) optRef() (ref *string, msg string) {
+func (v member) optRef() (ref *string, msg string) {
 	s, present, msg := v.limitedString("ref", MaxRefLen)
 	if !present {
 		return nil, msg
@@ -243,32 +238,16 @@ func (v span) optRef() (ref *string, msg string) {
 
 // historyLimit reads "limit": absent or null is the default; otherwise an
 // integer (no fraction, no exponent) from 1 to MaxHistoryLimit.
-func (v span) historyLimit() (int32, string) {
-	switch v.kind {
-	case kindAbsent, kindNull:
+func (v member) historyLimit() (int32, string) {
+	if v.isNull() {
 		return DefaultHistoryLimit, ""
-	case kindNumber:
-		if n, ok := smallUint(v.raw); ok && n >= 1 && n <= MaxHistoryLimit {
-			return int32(n), ""
-		}
+	}
+	// strconv refuses the JSON values a limit cannot be: a fraction, an
+	// exponent, too many digits, a quoted string, true or false.
+	if n, err := strconv.ParseInt(string(v), 10, 32); err == nil && n >= 1 && n <= MaxHistoryLimit {
+		return int32(n), ""
 	}
 	return 0, `"limit" must be an integer from 1 to ` + strconv.Itoa(MaxHistoryLimit)
-}
-
-// smallUint parses up to three decimal digits; anything else (sign, fraction,
-// exponent, more digits) is out of the history limit's range anyway.
-func smallUint(raw []byte) (int, bool) {
-	if len(raw) == 0 || len(raw) > 3 {
-		return 0, false
-	}
-	n := 0
-	for _, c := range raw {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
 }
 
 // ---------------------------------------------------------------------------

@@ -14,8 +14,10 @@
 //
 // The encoders are hand-written appenders rather than encoding/json so that a
 // public message is rendered once per fan-out with no reflection and, given a
-// buffer with room, no allocation. The request decoder is a strict scanner of
-// its own: it matches field names exactly (encoding/json matches them
-// case-insensitively), sees lone surrogate escapes that encoding/json would
-// silently replace, and bounds nesting depth.
+// buffer with room, no allocation. The request decoder leaves JSON to
+// encoding/json, reading the object into a map of raw members (struct fields
+// would match names without regard to case; the protocol's names are exact).
+// On top it does only what encoding/json cannot: it sees a lone surrogate
+// escape in a text, which encoding/json silently replaces with U+FFFD, and it
+// bounds nesting depth.
 package wire

@@ -87,14 +87,14 @@ func checkAgainstEncodingJSON(t *testing.T, frame []byte, got any) {
 	if !utf8.Valid(frame) {
 		return
 	}
-	_, reason := scanRequest(frame)
+	_, reason := parseRequest(frame)
 	var fields map[string]any
 	stdErr := json.Unmarshal(frame, &fields)
 	switch {
 	case stdErr != nil && reason == "":
-		t.Fatalf("scanner accepted %q, encoding/json: %v", frame, stdErr)
+		t.Fatalf("parseRequest accepted %q, encoding/json: %v", frame, stdErr)
 	case stdErr == nil && reason != "" && reason != reasonTooDeep:
-		t.Fatalf("scanner refused %q (%s), encoding/json accepted it", frame, reason)
+		t.Fatalf("parseRequest refused %q (%s), encoding/json accepted it", frame, reason)
 	}
 	if say, ok := got.(*chatpb.Say); ok && fields["text"] != say.Text {
 		t.Fatalf("text of %q: Decode %q, encoding/json %q", frame, say.Text, fields["text"])
