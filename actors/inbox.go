@@ -139,7 +139,7 @@ func (u *user) resetWindow() {
 func (u *user) deliver(ctx actor.Context, m *chatpb.Message) {
 	u.cell.seq++
 	_, before := u.cell.marks[m.Id]
-	u.cell.marks[m.Id] = mark{session: u.cell.session, seq: u.cell.seq}
+	put(&u.cell.marks, m.Id, mark{session: u.cell.session, seq: u.cell.seq})
 	ctx.Send(u.cell.session, &chatpb.Deliver{Message: m, Redelivered: before, Seq: u.cell.seq})
 }
 

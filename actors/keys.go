@@ -42,13 +42,13 @@ type waiter struct {
 }
 
 func newKeyCache(d *deps, user string) *keyCache {
-	k := &keyCache{deps: d, user: user, done: make(map[string]*chatpb.KeyRecord), pending: make(map[string][]waiter)}
+	k := &keyCache{deps: d, user: user}
 	recs, err := d.store.Keys(user, k.now())
 	if err != nil {
 		d.logger.Error("loading idempotency keys", "user", user, "err", err)
 	}
 	for _, r := range recs {
-		k.done[r.Key] = r
+		put(&k.done, r.Key, r)
 	}
 	return k
 }
@@ -68,12 +68,12 @@ func (k *keyCache) lookup(key string) (*chatpb.KeyRecord, keyState) {
 
 func (k *keyCache) begin(key string) {
 	if key != "" {
-		k.pending[key] = nil
+		put(&k.pending, key, nil)
 	}
 }
 
 func (k *keyCache) wait(key string, session *actor.PID, ref *string) {
-	k.pending[key] = append(k.pending[key], waiter{session: session, ref: ref})
+	put(&k.pending, key, append(k.pending[key], waiter{session: session, ref: ref}))
 }
 
 // finish records an accepted key and answers the requests that waited. The
@@ -83,8 +83,8 @@ func (k *keyCache) finish(ctx actor.Context, key string, sent *chatpb.Sent) {
 	if key == "" {
 		return
 	}
-	k.done[key] = &chatpb.KeyRecord{Key: key, Id: sent.Id, TsUnixMs: sent.TsUnixMs, Queued: sent.Queued,
-		ExpiresUnixMs: k.now() + k.deps.cfg.KeyTTL.Milliseconds()}
+	put(&k.done, key, &chatpb.KeyRecord{Key: key, Id: sent.Id, TsUnixMs: sent.TsUnixMs, Queued: sent.Queued,
+		ExpiresUnixMs: k.now() + k.deps.cfg.KeyTTL.Milliseconds()})
 	for _, w := range k.pending[key] {
 		ctx.Send(w.session, &chatpb.Sent{Ref: w.ref, Id: sent.Id, TsUnixMs: sent.TsUnixMs, Queued: sent.Queued})
 	}

@@ -45,21 +45,23 @@ func (u *user) sendRoute(ctx actor.Context, r *chatpb.Route) {
 		ctx.Send(pid, r)
 		return
 	}
-	u.viaRegistry[r.To]++
+	put(&u.viaRegistry, r.To, u.viaRegistry[r.To]+1)
 	ctx.Send(u.deps.registry, r)
 }
 
 // resolved learns where the registry sent a route. Once nothing to that
 // name is on the way through the registry, later ones go direct.
 func (u *user) resolved(ctx actor.Context, m *chatpb.Resolved) {
-	if u.viaRegistry[m.Name]--; u.viaRegistry[m.Name] <= 0 {
-		delete(u.viaRegistry, m.Name)
+	if n := u.viaRegistry[m.Name] - 1; n > 0 {
+		u.viaRegistry[m.Name] = n
+	} else {
+		delete(u.viaRegistry, m.Name) // also a Resolved for an earlier incarnation's route
 	}
 	if m.Pid == nil || m.Name == u.name {
 		return
 	}
 	if _, ok := u.peers[m.Name]; !ok {
-		u.peers[m.Name] = m.Pid
+		put(&u.peers, m.Name, m.Pid)
 		ctx.Watch(m.Pid) // a Terminated comes back even if it is gone already
 	}
 }

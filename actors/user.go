@@ -53,9 +53,6 @@ type user struct {
 }
 
 func newUser(d *deps, name string, cell *userCell) actor.Actor {
-	if cell.marks == nil {
-		cell.marks = make(map[string]mark)
-	}
 	return &user{deps: d, name: name, cell: cell}
 }
 
@@ -106,7 +103,6 @@ func (u *user) Receive(ctx actor.Context) {
 // start (re)loads what the store keeps. After a restart the cell still has
 // the session, so messages that were never written to it go out now.
 func (u *user) start(ctx actor.Context) {
-	u.peers, u.viaRegistry = make(map[string]*actor.PID), make(map[string]int)
 	u.limit = newLimiter(u.deps.cfg)
 	u.keys = newKeyCache(u.deps, u.name)
 	inbox, err := u.deps.store.Inbox(u.name)
@@ -125,7 +121,7 @@ func (u *user) start(ctx actor.Context) {
 		// before the server stopped, so its next delivery is a redelivery.
 		for _, m := range inbox {
 			if !m.Offline {
-				u.cell.marks[m.Id] = mark{}
+				put(&u.cell.marks, m.Id, mark{})
 			}
 		}
 	}
@@ -201,4 +197,14 @@ func (u *user) debugPanic(ctx actor.Context) {
 		return
 	}
 	panic("debug: fault injected by " + u.name)
+}
+
+// put sets m[k] = v, making the map on first use: most users never need
+// most of their maps, and an idle connection should cost little (each
+// empty map is an allocation).
+func put[K comparable, V any](m *map[K]V, k K, v V) {
+	if *m == nil {
+		*m = make(map[K]V)
+	}
+	(*m)[k] = v
 }
