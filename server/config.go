@@ -17,7 +17,10 @@ import (
 //   - WriteWait bounds every write (a batch of frames, a ping, a close):
 //     a peer that stops reading cannot hold a writer forever.
 //   - CloseGrace is how long a connection that we closed waits for the
-//     peer's close frame before the TCP connection is dropped.
+//     peer's close frame before the TCP connection is dropped. Dropping it
+//     while the peer still sends makes the kernel reset the connection,
+//     which can destroy the close frame before the peer reads it; 3 s
+//     leaves a busy client time to answer.
 //   - HandshakeTimeout bounds the WebSocket upgrade.
 //   - Private messages are confirmed by the pong to a ping written after
 //     them. That ping goes out at once when confirmBurst messages wait for
@@ -38,7 +41,7 @@ const (
 	DefaultPingInterval     = 30 * time.Second
 	DefaultPongWait         = 60 * time.Second
 	DefaultWriteWait        = 10 * time.Second
-	DefaultCloseGrace       = time.Second
+	DefaultCloseGrace       = 3 * time.Second
 	DefaultHandshakeTimeout = 10 * time.Second
 )
 
