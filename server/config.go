@@ -23,10 +23,11 @@ import (
 //     leaves a busy client time to answer.
 //   - HandshakeTimeout bounds the WebSocket upgrade.
 //   - Private messages are confirmed by the pong to a ping written after
-//     them. That ping goes out at once when confirmBurst messages wait for
-//     it, else within confirmDelay. confirmBurst is below the actors'
-//     delivery window (512), so a draining inbox never waits for the delay;
-//     confirmDelay is far below PongWait.
+//     them. That ping goes out at once, unless one went out less than
+//     confirmDelay ago; then it waits for the rest of confirmDelay, or for
+//     confirmBurst messages, whichever comes first. confirmBurst is below
+//     the actors' delivery window (512), so a draining inbox never waits for
+//     the delay; confirmDelay is far below PongWait.
 //   - Presence notices are lazy: one that finds the connection idle waits
 //     up to lingerDelay for other frames, so that a wave of connections,
 //     which costs every member a notice per newcomer, costs each member a
