@@ -38,6 +38,7 @@ const (
 	lingerDelay  = 20 * time.Millisecond
 )
 
+// Defaults of Config's timing fields, with the invariants above.
 const (
 	DefaultPingInterval     = 30 * time.Second
 	DefaultPongWait         = 60 * time.Second
