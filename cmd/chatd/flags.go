@@ -43,7 +43,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	e.str(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	e.str(&o.storeKind, "store", "bolt", "store: bolt (durable, in -data) or memory (lost on exit)")
 	e.str(&o.dataDir, "data", "data", "directory of the bolt store (chat.db)")
-	e.int(&o.history, "history", 1000, "public messages kept for history")
+	e.int(&o.history, "history-keep", 1000, "public messages kept for history requests")
 	e.int64(&o.maxMessage, "max-message", 16384, "largest client message in bytes (close 1009 past it)")
 	e.int(&o.maxText, "max-text", 4096, "largest say/dm text in bytes (invalid_text past it)")
 	e.float(&o.msgRate, "msg-rate", 10, "say+dm messages a second per user; 0 turns rate limiting off")
