@@ -46,10 +46,10 @@ func (u *user) accept(ctx actor.Context, r *chatpb.Route) {
 		msg.Id, msg.TsUnixMs = u.deps.ids.next(), u.deps.cfg.Clock().UTC().UnixMilli()
 	}
 	u.writing++
-	self, root := ctx.Self(), ctx.ActorSystem().Root
+	self, root, cell := ctx.Self(), ctx.ActorSystem().Root, u.cell
 	write := func(done func(error)) { u.deps.store.Enqueue(msg, done) }
 	u.deps.writeKeyed(write, r.From, keyRecord(u.deps.cfg, r.Key, msg), func(err error) {
-		root.Send(self, &enqueued{msg: msg, route: r, cell: u.cell, err: err})
+		root.Send(self, &enqueued{msg: msg, route: r, cell: cell, err: err})
 	})
 }
 

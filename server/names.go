@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/actorchat/chat/proto/chatpb"
@@ -37,5 +36,3 @@ func closeLabel(r chatpb.CloseReason) string {
 	}
 	return strings.ToLower(strings.TrimPrefix(r.String(), "CLOSE_REASON_"))
 }
-
-func typeName(v any) string { return fmt.Sprintf("%T", v) }

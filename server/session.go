@@ -1,6 +1,8 @@
 package server
 
 import (
+	"fmt"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/gorilla/websocket"
 
@@ -47,11 +49,17 @@ func (c *conn) endSession(m *chatpb.EndSession) {
 // deliver queues a message. A fan-out hands every recipient the same
 // pre-rendered frame.
 func (c *conn) deliver(d *chatpb.Deliver) {
-	data := d.Frame
-	if data == nil {
-		data, _ = wire.AppendEvent(nil, d)
-	}
+	data, _ := render(d.Frame, d)
 	c.enqueue(frame{op: websocket.TextMessage, data: data, seq: d.Seq, kind: d.Message.GetKind()})
+}
+
+// render returns an event's frame: the bytes its fan-out pre-rendered
+// (shared by every recipient, so never copied), else a fresh encoding.
+func render(pre []byte, event any) ([]byte, bool) {
+	if pre != nil {
+		return pre, true
+	}
+	return wire.AppendEvent(nil, event)
 }
 
 // Render renders an event in the wire format, for actors.Config.Render: the
@@ -62,21 +70,19 @@ func Render(event any) []byte {
 }
 
 func (c *conn) send(m any) {
-	if p, ok := m.(*chatpb.Presence); ok && p.Frame != nil {
-		c.enqueue(frame{op: websocket.TextMessage, data: p.Frame, lazy: true})
-		return
-	}
-	data, ok := wire.AppendEvent(nil, m)
-	if !ok {
-		c.logger().Error("no frame for an actor message", "type", typeName(m))
-		return
-	}
-	f := frame{op: websocket.TextMessage, data: data}
+	f := frame{op: websocket.TextMessage}
+	var pre []byte
 	switch m := m.(type) {
 	case *chatpb.Refused:
 		c.srv.metrics.countError(m.Code)
 	case *chatpb.Presence:
-		f.lazy = true
+		f.lazy, pre = true, m.Frame
 	}
+	data, ok := render(pre, m)
+	if !ok {
+		c.logger().Error("no frame for an actor message", "type", fmt.Sprintf("%T", m))
+		return
+	}
+	f.data = data
 	c.enqueue(f)
 }
