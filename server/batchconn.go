@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -24,7 +25,13 @@ type batchConn struct {
 	net.Conn
 
 	// set at construction
-	pool *sync.Pool // of *[]byte batch buffers, shared by all connections
+	pool *sync.Pool      // of *[]byte batch buffers, shared by all connections
+	br   *bufio.Reader   // gorilla's reader over this connection
+	raw  syscall.RawConn // for reads that must not wait; nil without a poller
+
+	// owned by the reading goroutine (see Read)
+	yieldOK bool // at a frame boundary between messages: a read may yield
+	yielded bool // the last read yielded
 
 	mu       sync.Mutex // guards the fields below
 	buf      *[]byte    // the open batch; nil outside one
@@ -51,6 +58,51 @@ func (c *batchConn) Write(p []byte) (int, error) {
 	}
 	*c.buf = append(*c.buf, p...)
 	return len(p), nil
+}
+
+// Read reads for gorilla's reader. Under a poller, a read at a frame
+// boundary between messages (yieldOK) that finds nothing buffered and
+// nothing arrived returns a yield frame instead of waiting: an empty, masked
+// text frame, which gorilla's NextReader returns like any message and the
+// read loop recognises by yielded. That is how the reader hands the
+// connection back to the poller: gorilla has no way to wait for readiness,
+// and an error from Read would end the connection, since gorilla keeps it.
+func (c *batchConn) Read(p []byte) (int, error) {
+	if !c.yieldOK || c.br.Buffered() > 0 || len(p) < len(yieldFrame) {
+		return c.readSome(p)
+	}
+	n, wouldBlock, err := c.readNow(p)
+	if wouldBlock {
+		c.yieldOK, c.yielded = false, true
+		return copy(p, yieldFrame), nil
+	}
+	if n > 0 {
+		c.yieldOK = false
+	}
+	return n, err
+}
+
+func (c *batchConn) readSome(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.yieldOK = false
+	}
+	return n, err
+}
+
+// yieldFrame is a client frame (so masked, with a zero key) that carries an
+// empty text message.
+var yieldFrame = []byte{0x81, 0x80, 0, 0, 0, 0}
+
+// stopReading ends reading however the reader waits: a blocked read fails
+// at once (the deadline), and the socket turns readable for the poller (the
+// half-close). Frames already buffered are still read; the peer is told
+// nothing.
+func (c *batchConn) stopReading() {
+	_ = c.Conn.SetReadDeadline(time.Unix(1, 0))
+	if hc, ok := c.Conn.(interface{ CloseRead() error }); ok {
+		_ = hc.CloseRead()
+	}
 }
 
 // begin opens a batch with a buffer from the pool.
@@ -92,12 +144,20 @@ func newBatchPool() *sync.Pool {
 }
 
 // hijacker wraps the ResponseWriter given to the upgrader so that the
-// connection it hijacks is a batchConn.
+// connection it hijacks is a batchConn, read through a bufio.Reader the
+// batchConn knows: the upgrader (with ReadBufferSize 0) reuses the reader it
+// is handed.
 type hijacker struct {
 	http.ResponseWriter
 	pool *sync.Pool
+	poll bool // reads may yield to a poller
 	conn *batchConn
 }
+
+// readBufferSize is each connection's read buffer. Chat frames are small;
+// a larger one is read in more calls. It must exceed 256 bytes for the
+// upgrader to reuse it.
+const readBufferSize = 512
 
 func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nc, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
@@ -105,5 +165,12 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	h.conn = &batchConn{Conn: nc, pool: h.pool}
-	return h.conn, brw, nil
+	if brw.Reader.Buffered() > 0 {
+		return h.conn, brw, nil // the upgrader refuses such a client
+	}
+	h.conn.br = bufio.NewReaderSize(h.conn, readBufferSize)
+	if sc, ok := nc.(syscall.Conn); ok && h.poll {
+		h.conn.raw, _ = sc.SyscallConn()
+	}
+	return h.conn, bufio.NewReadWriter(h.conn.br, brw.Writer), nil
 }

@@ -1,13 +1,11 @@
 package server
 
 import (
-	"errors"
 	"log/slog"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/gorilla/websocket"
@@ -20,12 +18,14 @@ import (
 // that actors send to (session.go): a PID whose messages go straight into
 // the outbox, with no mailbox in between.
 //
-// The read loop (serve, on the HTTP handler's goroutine) owns the inbound
-// direction; the write loop (started on demand, at most one at a time) owns
-// the outbound one, including control frames, which other goroutines queue
-// in the outbox instead of writing.
+// The reader (read.go: started by the poller when data arrives, or a
+// goroutine of its own) owns the inbound direction; the write loop
+// (started on demand, at most one at a time) owns the outbound one,
+// including control frames, which other goroutines queue in the outbox
+// instead of writing.
 type conn struct {
 	// set at construction
+	id     uint64 // unique in this server; the poller's key
 	srv    *Server
 	ws     *websocket.Conn
 	net    *batchConn
@@ -47,8 +47,10 @@ type conn struct {
 	confirmArmed atomic.Bool // a confirmation ping is scheduled
 	lingering    atomic.Bool // lazy frames wait for endLinger
 
-	// owned by the read loop
-	confirmed uint64 // highest seq already confirmed to the user actor
+	// owned by the reader, which holds readMu
+	readMu          sync.Mutex
+	confirmed       uint64 // highest seq already confirmed to the user actor
+	betweenMessages bool   // NextReader runs: frames read now are control frames
 
 	// owned by the write loop
 	pinged      uint64    // highest seq carried by a ping written so far
@@ -60,96 +62,6 @@ type conn struct {
 // does not need, and connections log rarely.
 func (c *conn) logger() *slog.Logger {
 	return c.srv.cfg.Logger.With("user", c.user, "session", c.self.GetId(), "remote", c.remote)
-}
-
-// serve runs the read loop until the connection ends, then cleans up.
-func (c *conn) serve() {
-	defer c.finish()
-	c.ws.SetReadLimit(c.srv.cfg.MaxMessage)
-	c.ws.SetPongHandler(c.pong)
-	c.ws.SetPingHandler(c.ping)
-	c.ws.SetCloseHandler(c.peerClosed)
-	c.refreshReadDeadline()
-	c.keepAlive.start(c.srv.cfg.PingInterval, c.sendPing)
-	for {
-		op, data, err := c.ws.ReadMessage()
-		if err != nil {
-			c.readFailed(err)
-			return
-		}
-		c.srv.metrics.framesIn.Inc()
-		if c.out.isClosing() {
-			continue // ending: read only to see the peer's close frame
-		}
-		c.dispatch(op, data)
-	}
-}
-
-// dispatch translates one client frame into an actor message for the user
-// actor, sent with this session as the sender so that replies come back
-// here.
-func (c *conn) dispatch(op int, data []byte) {
-	switch {
-	case op != websocket.TextMessage:
-		c.end(chatpb.CloseReason_CLOSE_REASON_BINARY_FRAME, nil)
-	case !utf8.Valid(data):
-		c.end(chatpb.CloseReason_CLOSE_REASON_INVALID_UTF8, nil)
-	default:
-		msg := wire.Decode(data, wire.Limits{MaxText: c.srv.cfg.MaxText})
-		c.srv.root().RequestWithCustomSender(c.userPID, msg, c.self)
-	}
-}
-
-func (c *conn) readFailed(err error) {
-	var ce *websocket.CloseError
-	switch {
-	case errors.Is(err, websocket.ErrReadLimit):
-		// gorilla has already sent close 1009.
-		c.reason.CompareAndSwap(0, int32(chatpb.CloseReason_CLOSE_REASON_TOO_LARGE))
-		c.out.abandon()
-		c.closeDone()
-	case errors.As(err, &ce):
-		c.reason.CompareAndSwap(0, int32(chatpb.CloseReason_CLOSE_REASON_NORMAL))
-	default:
-		c.logger().Debug("read ended", "err", err)
-	}
-}
-
-// pong handles the answer to one of our pings: the peer is alive, and has
-// read every frame written before the ping, whose payload is the highest
-// private-message seq written by then.
-func (c *conn) pong(data string) error {
-	c.refreshReadDeadline()
-	seq, err := strconv.ParseUint(data, 10, 64)
-	if err != nil || seq == 0 {
-		return nil
-	}
-	seq = min(seq, c.written.Load()) // a peer cannot confirm what was not written
-	if seq > c.confirmed {
-		c.confirmed = seq
-		c.srv.root().Send(c.userPID, &chatpb.Confirm{Session: c.self, UpTo: seq})
-	}
-	return nil
-}
-
-// ping answers a client's ping through the write loop.
-func (c *conn) ping(data string) error {
-	c.enqueue(frame{op: websocket.PongMessage, data: []byte(data)})
-	return nil
-}
-
-// peerClosed answers the peer's close frame with the same code.
-func (c *conn) peerClosed(code int, _ string) error {
-	if code == websocket.CloseNoStatusReceived {
-		code = websocket.CloseNormalClosure
-	}
-	c.reason.CompareAndSwap(0, int32(chatpb.CloseReason_CLOSE_REASON_NORMAL))
-	c.closeWith(websocket.FormatCloseMessage(code, ""), false)
-	return nil
-}
-
-func (c *conn) refreshReadDeadline() {
-	_ = c.ws.SetReadDeadline(c.srv.cfg.Clock().Add(c.srv.cfg.PongWait))
 }
 
 // sendPing queues the keep-alive ping. Its payload is the highest
@@ -207,7 +119,7 @@ func closePayload(r chatpb.CloseReason) []byte {
 	return websocket.FormatCloseMessage(wire.CloseCode(r), closeText(r))
 }
 
-// finish runs once the read loop has ended: the user actor learns the
+// finish runs once reading has ended: the user actor learns the
 // session is gone, the peer gets a close frame if it has none yet, and the
 // TCP connection is closed once that frame is out (or CloseGrace passed).
 func (c *conn) finish() {
@@ -219,6 +131,9 @@ func (c *conn) finish() {
 	select {
 	case <-c.closeWritten:
 	case <-time.After(c.srv.cfg.CloseGrace):
+	}
+	if c.net.raw != nil {
+		c.srv.poller.remove(c)
 	}
 	_ = c.ws.Close()
 	c.srv.forget(c)

@@ -6,10 +6,17 @@
 //
 // Each connection (conn) has:
 //
-//   - a read loop, on the HTTP handler's goroutine, the only reader: it
-//     decodes each frame (proto/wire) into an actor message and sends it to
-//     the user actor with the connection's PID as sender, and it handles
-//     pongs, which confirm delivered private messages;
+//   - a reader, the only one (read.go): it decodes each frame (proto/wire)
+//     into an actor message and sends it to the user actor with the
+//     connection's PID as sender, and it handles pongs, which confirm
+//     delivered private messages. On Linux the server's poller (one epoll
+//     instance, one goroutine) starts a reader on a fresh goroutine when
+//     data arrives, and the reader returns once it has read everything, so
+//     an idle connection has no goroutine at all; readMu passes the
+//     reader's state from one such goroutine to the next. Elsewhere, or
+//     with Config.ReadGoroutines, a goroutine per connection reads;
+//   - a keep-alive timer (not a goroutine) that pings and ends a peer
+//     silent for PongWait;
 //   - a write loop, started when the outbox gets work and gone when it is
 //     empty, the only writer: it writes everything queued as separate frames
 //     with one flush (one syscall) per batch. Control frames (pings, pongs,

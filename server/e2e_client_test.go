@@ -54,6 +54,7 @@ type dialConfig struct {
 	dialer   websocket.Dialer
 	noReader bool                   // the test reads c.ws itself
 	pingHook func(data string) bool // sees each ping; answers it when true
+	pongHook func(data string)      // sees each pong
 }
 
 // dialOption adjusts how a client connects.
@@ -73,6 +74,11 @@ func withPingHook(hook func(data string) bool) dialOption {
 }
 
 // withDialer replaces the dialer (buffer sizes, socket options).
+// withPongHook shows the client each pong (the answers to its own pings).
+func withPongHook(hook func(data string)) dialOption {
+	return func(d *dialConfig) { d.pongHook = hook }
+}
+
 func withDialer(dl websocket.Dialer) dialOption { return func(d *dialConfig) { d.dialer = dl } }
 
 // dial connects as user (the name is query-escaped) and does not read the
@@ -113,6 +119,10 @@ func dialQuery(t *testing.T, e *env, rawQuery, user string, opts ...dialOption) 
 			}
 			return nil
 		})
+	}
+	if dc.pongHook != nil {
+		hook := dc.pongHook
+		ws.SetPongHandler(func(data string) error { hook(data); return nil })
 	}
 	if dc.noReader {
 		close(c.done)

@@ -96,16 +96,16 @@ func (c *conn) sendConfirmPing() {
 }
 
 // afterWrite records what the batch achieved. Once the close frame is out,
-// the peer has CloseGrace to answer it before the read loop gives up.
+// the peer has CloseGrace to answer it before the reader gives up.
 func (c *conn) afterWrite(closed bool, err error) bool {
 	if err != nil {
 		c.logger().Debug("write failed", "err", err)
-		_ = c.net.Close() // ends the read loop, which cleans up
+		c.net.stopReading() // the reader cleans up
 		c.closeDone()
 		return true
 	}
 	if closed {
-		_ = c.net.SetReadDeadline(c.srv.cfg.Clock().Add(c.srv.cfg.CloseGrace))
+		time.AfterFunc(c.srv.cfg.CloseGrace, c.net.stopReading)
 		c.closeDone()
 	}
 	return closed

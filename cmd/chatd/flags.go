@@ -29,6 +29,7 @@ type options struct {
 	restartWindow        time.Duration
 	debugFaults          bool
 	pprof                bool
+	readGoroutines       bool
 }
 
 // parseOptions reads args, with CHAT_* environment variables as defaults.
@@ -59,6 +60,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	e.int(&o.restartLimit, "restart-limit", 5, "user-actor restarts tolerated within -restart-window")
 	e.dur(&o.restartWindow, "restart-window", time.Minute, "window of -restart-limit")
 	e.bool(&o.debugFaults, "debug-faults", false, "enable the /debug panic fault-injection command")
+	e.bool(&o.readGoroutines, "read-goroutines", false, "a reading goroutine per connection instead of the epoll poller (about 4 KiB more per idle connection)")
 	e.bool(&o.pprof, "pprof", false, "serve /debug/pprof/ beside /metrics (for profiling; keep it off the public address)")
 	if err := e.err; err != nil {
 		return o, err

@@ -138,7 +138,7 @@ func serverConfig(o options, logger *slog.Logger) server.Config {
 	return server.Config{
 		Logger: logger, MaxMessage: o.maxMessage, MaxText: o.maxText, OutboxMax: o.outboxMax,
 		MaxConns: o.maxConns, MaxConnsPerIP: o.maxConnsIP, AllowedOrigins: o.origins(),
-		PingInterval: o.pingInterval, PongWait: o.pongWait,
+		PingInterval: o.pingInterval, PongWait: o.pongWait, ReadGoroutines: o.readGoroutines,
 	}
 }
 

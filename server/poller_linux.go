@@ -1,0 +1,168 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// poller tells which idle connections have something to read, so that an
+// idle connection needs no goroutine blocked in Read (measured at 15,000
+// idle connections: 4.1 KiB of stack each, a quarter of the server's memory
+// per connection).
+//
+// It is an epoll instance of its own, with every connection registered
+// one-shot: an event disarms the connection until its reader re-arms it, so
+// at most one reader runs per connection. The epoll descriptor is itself
+// pollable, so the poller's single goroutine waits in the Go runtime's
+// netpoller like any socket read, not in a blocked thread; closing it ends
+// that goroutine.
+type poller struct {
+	// set at construction
+	ep     *os.File // the epoll instance, non-blocking
+	raw    syscall.RawConn
+	ready  func(*conn) // called on the poller's goroutine for each readable connection
+	events []unix.EpollEvent
+
+	mu    sync.Mutex // guards the fields below
+	conns map[uint64]*conn
+}
+
+// pollEvents are the events a connection is armed for. Errors and hang-ups
+// are always reported; EPOLLRDHUP catches a peer's shutdown even when no
+// byte follows it.
+const pollEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT
+
+// newPoller starts a poller that calls ready for each connection it finds
+// readable. It fails where epoll does, and the server then gives each
+// connection a reading goroutine instead.
+func newPoller(ready func(*conn)) (*poller, error) {
+	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("epoll_create1: %w", err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("epoll: %w", err)
+	}
+	ep := os.NewFile(uintptr(fd), "epoll")
+	raw, err := ep.SyscallConn()
+	if err != nil {
+		ep.Close()
+		return nil, fmt.Errorf("epoll: %w", err)
+	}
+	p := &poller{ep: ep, raw: raw, ready: ready, events: make([]unix.EpollEvent, 256), conns: make(map[uint64]*conn)}
+	go p.run()
+	return p, nil
+}
+
+// run waits for the epoll instance to have events and hands them out, until
+// the poller is closed.
+func (p *poller) run() {
+	_ = p.raw.Read(func(fd uintptr) bool {
+		for {
+			n, err := unix.EpollWait(int(fd), p.events, 0)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				return true // closed underneath: Read ends
+			}
+			p.dispatch(p.events[:n])
+			if n < len(p.events) {
+				return false // drained: wait in the netpoller for more
+			}
+		}
+	})
+}
+
+func (p *poller) dispatch(events []unix.EpollEvent) {
+	for i := range events {
+		id := uint64(uint32(events[i].Fd)) | uint64(uint32(events[i].Pad))<<32
+		p.mu.Lock()
+		c := p.conns[id]
+		p.mu.Unlock()
+		if c != nil { // nil: removed after its event was queued
+			p.ready(c)
+		}
+	}
+}
+
+// add registers c, armed. An event follows at once if data is waiting.
+func (p *poller) add(c *conn) error {
+	p.mu.Lock()
+	p.conns[c.id] = c
+	p.mu.Unlock()
+	if err := p.ctl(c, unix.EPOLL_CTL_ADD); err != nil {
+		p.forget(c)
+		return err
+	}
+	return nil
+}
+
+// arm re-arms c after its reader has read everything that had arrived. If
+// more came meanwhile, the event follows at once: epoll re-checks on arming.
+func (p *poller) arm(c *conn) error {
+	return p.ctl(c, unix.EPOLL_CTL_MOD)
+}
+
+// remove unregisters c; its descriptor must still be open.
+func (p *poller) remove(c *conn) {
+	_ = p.ctl(c, unix.EPOLL_CTL_DEL)
+	p.forget(c)
+}
+
+func (p *poller) forget(c *conn) {
+	p.mu.Lock()
+	delete(p.conns, c.id)
+	p.mu.Unlock()
+}
+
+// ctl applies op to c's socket. Both descriptors are used only inside
+// Control, where they cannot be closed and reused underneath (and os.File's
+// Fd would make the epoll descriptor blocking).
+func (p *poller) ctl(c *conn, op int) error {
+	if c.net.raw == nil {
+		return errors.ErrUnsupported
+	}
+	ev := unix.EpollEvent{Events: pollEvents, Fd: int32(uint32(c.id)), Pad: int32(uint32(c.id >> 32))}
+	var err error
+	perr := p.raw.Control(func(epfd uintptr) {
+		cerr := c.net.raw.Control(func(fd uintptr) {
+			err = unix.EpollCtl(int(epfd), op, int(fd), &ev)
+		})
+		err = errors.Join(cerr, err)
+	})
+	return errors.Join(perr, err)
+}
+
+// close stops the poller's goroutine. Connections still registered get no
+// more events; the server closes them on its own.
+func (p *poller) close() error {
+	return p.ep.Close()
+}
+
+// readNow reads what the socket has without waiting for more. It reports
+// wouldBlock, not an error, when nothing has arrived.
+func (c *batchConn) readNow(p []byte) (n int, wouldBlock bool, err error) {
+	cerr := c.raw.Read(func(fd uintptr) bool {
+		n, err = unix.Read(int(fd), p)
+		return true // never wait: that is the point
+	})
+	switch {
+	case cerr != nil:
+		return 0, false, cerr
+	case err == unix.EAGAIN:
+		return 0, true, nil
+	case err != nil:
+		return 0, false, os.NewSyscallError("read", err)
+	case n == 0:
+		return 0, false, io.EOF
+	}
+	return n, false, nil
+}
