@@ -1,15 +1,10 @@
 package actors
 
 import (
-	"sort"
-
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorchat/chat/proto/chatpb"
 )
-
-// maxListedUsers caps the names in a welcome or who answer (PROTOCOL.md).
-const maxListedUsers = 1000
 
 // room is the public-room actor: the set of online members and the one
 // place where public messages are ordered, stamped and fanned out. Being a
@@ -20,7 +15,7 @@ type room struct {
 
 	// owned by the actor
 	members map[string]*actor.PID // user name -> current session
-	names   []string              // member names, sorted, for welcome and who
+	names   *roster               // member names, sorted, for welcome and who
 	lastTS  int64                 // newest public stamp: stamps never go back
 	recent  []*chatpb.Message     // newest HistoryLimit public messages, oldest first
 }
@@ -34,7 +29,7 @@ type stored struct {
 }
 
 func newRoom(d *deps) actor.Actor {
-	return &room{deps: d, members: make(map[string]*actor.PID)}
+	return &room{deps: d, members: make(map[string]*actor.PID), names: newRoster()}
 }
 
 // Receive handles one message.
@@ -72,7 +67,7 @@ func (r *room) load() {
 func (r *room) join(ctx actor.Context, m *chatpb.Join) {
 	_, takeover := r.members[m.User]
 	if !takeover {
-		r.names = insertSorted(r.names, m.User)
+		r.names.add(m.User)
 	}
 	r.members[m.User] = m.Session
 	ctx.Send(m.Session, r.welcome(m.User))
@@ -88,15 +83,15 @@ func (r *room) leave(ctx actor.Context, m *chatpb.Leave) {
 		return // a session that was already replaced
 	}
 	delete(r.members, m.User)
-	r.names = removeSorted(r.names, m.User)
+	r.names.remove(m.User)
 	r.presence(ctx, m.User, false)
 }
 
 func (r *room) welcome(user string) *chatpb.Welcome {
 	return &chatpb.Welcome{
 		User:     user,
-		Users:    r.page(""),
-		Online:   int32(len(r.names)),
+		Users:    r.names.page(""),
+		Online:   int32(r.names.len()),
 		TsUnixMs: r.now(),
 	}
 }
@@ -165,24 +160,11 @@ func (r *room) query(ctx actor.Context, q *chatpb.RoomQuery) {
 	switch {
 	case q.GetWho() != nil:
 		w := q.GetWho()
-		ctx.Send(q.ReplyTo, &chatpb.Users{Ref: w.Ref, Users: r.page(w.After), Online: int32(len(r.names))})
+		ctx.Send(q.ReplyTo, &chatpb.Users{Ref: w.Ref, Users: r.names.page(w.After), Online: int32(r.names.len())})
 	case q.GetHistory() != nil:
 		h := q.GetHistory()
 		ctx.Send(q.ReplyTo, &chatpb.HistoryPage{Ref: h.Ref, Messages: r.history(h)})
 	}
-}
-
-// page returns up to maxListedUsers online names after the given one.
-func (r *room) page(after string) []string {
-	i := 0
-	if after != "" {
-		i = sort.SearchStrings(r.names, after)
-		if i < len(r.names) && r.names[i] == after {
-			i++
-		}
-	}
-	end := min(len(r.names), i+maxListedUsers)
-	return append([]string{}, r.names[i:end]...)
 }
 
 // history returns up to h.Limit messages older than h.Before (or the newest
@@ -214,22 +196,6 @@ func (r *room) render(event any) []byte {
 }
 
 func (r *room) now() int64 { return r.deps.cfg.Clock().UTC().UnixMilli() }
-
-func insertSorted(names []string, name string) []string {
-	i := sort.SearchStrings(names, name)
-	names = append(names, "")
-	copy(names[i+1:], names[i:])
-	names[i] = name
-	return names
-}
-
-func removeSorted(names []string, name string) []string {
-	i := sort.SearchStrings(names, name)
-	if i < len(names) && names[i] == name {
-		names = append(names[:i], names[i+1:]...)
-	}
-	return names
-}
 
 // refusal builds the error answer to a request.
 func refusal(ref *string, code chatpb.ErrorCode, msg string) *chatpb.Refused {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -57,11 +58,16 @@ type conn struct {
 	lastConfirm time.Time // when confirmUpTo last wrote a ping
 }
 
-// logger returns the server's logger with this connection's attributes.
-// It is built per call, not kept: an idle connection should hold nothing it
-// does not need, and connections log rarely.
-func (c *conn) logger() *slog.Logger {
-	return c.srv.cfg.Logger.With("user", c.user, "session", c.self.GetId(), "remote", c.remote)
+// log logs msg at level with this connection's attributes. They are added
+// per call, not kept (an idle connection should hold nothing it does not
+// need), and only if the level is on: at thousands of connections a second,
+// building them for a disabled level showed in profiles.
+func (c *conn) log(level slog.Level, msg string, args ...any) {
+	l := c.srv.cfg.Logger
+	if !l.Enabled(context.Background(), level) {
+		return
+	}
+	l.With("user", c.user, "session", c.self.GetId(), "remote", c.remote).Log(context.Background(), level, msg, args...)
 }
 
 // sendPing queues the keep-alive ping. Its payload is the highest
@@ -84,7 +90,7 @@ func (c *conn) enqueue(f frame) {
 		}
 	case overflow:
 		c.srv.metrics.slowConsumers.Inc()
-		c.logger().Warn("closing a slow consumer", "outbox_bytes", c.srv.cfg.OutboxMax)
+		c.log(slog.LevelWarn, "closing a slow consumer", "outbox_bytes", c.srv.cfg.OutboxMax)
 		c.reason.CompareAndSwap(0, int32(chatpb.CloseReason_CLOSE_REASON_SLOW_CONSUMER))
 		c.closeWith(closePayload(chatpb.CloseReason_CLOSE_REASON_SLOW_CONSUMER), true)
 	}
@@ -138,5 +144,6 @@ func (c *conn) finish() {
 	_ = c.ws.Close()
 	c.srv.forget(c)
 	c.srv.release(c.remote)
-	c.logger().Info("connection closed", "reason", closeLabel(chatpb.CloseReason(c.reason.Load())))
+	reason := chatpb.CloseReason(c.reason.Load())
+	c.log(closeLogLevel(reason), "connection closed", "reason", closeLabel(reason))
 }

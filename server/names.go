@@ -1,6 +1,7 @@
 package server
 
 import (
+	"log/slog"
 	"strings"
 
 	"github.com/actorchat/chat/proto/chatpb"
@@ -35,4 +36,17 @@ func closeLabel(r chatpb.CloseReason) string {
 		r = chatpb.CloseReason_CLOSE_REASON_NORMAL
 	}
 	return strings.ToLower(strings.TrimPrefix(r.String(), "CLOSE_REASON_"))
+}
+
+// closeLogLevel is the level a connection's end is logged at: the everyday
+// ends (the peer left, the server shut down, a newer session took over) at
+// debug, so that a busy server's log is not a line per connection; the ends
+// an operator may need to act on at info.
+func closeLogLevel(r chatpb.CloseReason) slog.Level {
+	switch r {
+	case chatpb.CloseReason_CLOSE_REASON_UNSPECIFIED, chatpb.CloseReason_CLOSE_REASON_NORMAL,
+		chatpb.CloseReason_CLOSE_REASON_SHUTDOWN, chatpb.CloseReason_CLOSE_REASON_REPLACED:
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"strconv"
 	"unicode/utf8"
 
@@ -34,7 +35,7 @@ func (c *conn) startReading() {
 		if err == nil {
 			return
 		}
-		c.logger().Warn("polling failed; reading on a goroutine", "err", err)
+		c.log(slog.LevelWarn, "polling failed; reading on a goroutine", "err", err)
 		c.net.raw = nil
 	}
 	go c.readLoop()
@@ -60,7 +61,7 @@ func (c *conn) readReady() {
 		return
 	}
 	if err := c.srv.poller.arm(c); err != nil {
-		c.logger().Warn("re-arming the poller failed", "err", err)
+		c.log(slog.LevelWarn, "re-arming the poller failed", "err", err)
 		c.finish()
 	}
 }
@@ -129,7 +130,7 @@ func (c *conn) readFailed(err error) {
 	case errors.As(err, &ce):
 		c.reason.CompareAndSwap(0, int32(chatpb.CloseReason_CLOSE_REASON_NORMAL))
 	default:
-		c.logger().Debug("read ended", "err", err)
+		c.log(slog.LevelDebug, "read ended", "err", err)
 	}
 }
 
@@ -170,6 +171,6 @@ func (c *conn) peerClosed(code int, _ string) error {
 
 // pingTimeout ends a peer that answered no ping for PongWait.
 func (c *conn) pingTimeout() {
-	c.logger().Debug("no pong", "wait", c.srv.cfg.PongWait)
+	c.log(slog.LevelDebug, "no pong", "wait", c.srv.cfg.PongWait)
 	c.net.stopReading()
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -29,6 +30,7 @@ type Server struct {
 	batches  *sync.Pool
 	metrics  *Metrics
 	poller   *poller // nil: each connection reads on a goroutine of its own
+	welcomes welcomes
 	nextID   atomic.Uint64
 
 	mu       sync.Mutex // guards the fields below
@@ -106,12 +108,12 @@ func (s *Server) attach(ws *websocket.Conn, bc *batchConn, name, ip string) *con
 	}
 	userPID, err := s.chat.Connect(name, c.self)
 	if err != nil {
-		c.logger().Error("attaching a connection", "err", err)
+		c.log(slog.LevelError, "attaching a connection", "err", err)
 		s.abort(c, chatpb.CloseReason_CLOSE_REASON_INTERNAL)
 		return nil
 	}
 	c.userPID = userPID
-	c.logger().Info("connection opened")
+	c.log(slog.LevelDebug, "connection opened")
 	return c
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/gorilla/websocket"
@@ -77,10 +78,12 @@ func (c *conn) send(m any) {
 		c.srv.metrics.countError(m.Code)
 	case *chatpb.Presence:
 		f.lazy, pre = true, m.Frame
+	case *chatpb.Welcome:
+		pre = c.srv.welcomes.render(m)
 	}
 	data, ok := render(pre, m)
 	if !ok {
-		c.logger().Error("no frame for an actor message", "type", fmt.Sprintf("%T", m))
+		c.log(slog.LevelError, "no frame for an actor message", "type", fmt.Sprintf("%T", m))
 		return
 	}
 	f.data = data

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -99,7 +100,7 @@ func (c *conn) sendConfirmPing() {
 // the peer has CloseGrace to answer it before the reader gives up.
 func (c *conn) afterWrite(closed bool, err error) bool {
 	if err != nil {
-		c.logger().Debug("write failed", "err", err)
+		c.log(slog.LevelDebug, "write failed", "err", err)
 		c.net.stopReading() // the reader cleans up
 		c.closeDone()
 		return true

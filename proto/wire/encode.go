@@ -99,13 +99,20 @@ func appendWelcome(dst []byte, w *chatpb.Welcome) []byte {
 	if w == nil {
 		return dst
 	}
+	return AppendWelcome(dst, w, AppendNames(nil, w.Users))
+}
+
+// AppendWelcome appends w's welcome frame with users, its names already
+// rendered by AppendNames: welcomes that share a list (the room shares one
+// until it changes) can share its rendering, which is most of the frame.
+func AppendWelcome(dst []byte, w *chatpb.Welcome, users []byte) []byte {
 	dst = append(dst, `{"type":"welcome","user":`...)
-	dst = appendString(dst, w.User)
+	dst = appendString(dst, w.GetUser())
 	dst = append(dst, `,"users":`...)
-	dst = appendStrings(dst, w.Users)
+	dst = append(dst, users...)
 	dst = append(dst, `,"online":`...)
-	dst = strconv.AppendInt(dst, int64(w.Online), 10)
-	dst = appendTSField(dst, w.TsUnixMs)
+	dst = strconv.AppendInt(dst, int64(w.GetOnline()), 10)
+	dst = appendTSField(dst, w.GetTsUnixMs())
 	return append(dst, '}')
 }
 
@@ -131,7 +138,7 @@ func appendUsers(dst []byte, u *chatpb.Users) []byte {
 	dst = append(dst, `{"type":"users"`...)
 	dst = appendRef(dst, u.Ref)
 	dst = append(dst, `,"users":`...)
-	dst = appendStrings(dst, u.Users)
+	dst = AppendNames(dst, u.Users)
 	dst = append(dst, `,"online":`...)
 	dst = strconv.AppendInt(dst, int64(u.Online), 10)
 	return append(dst, '}')
@@ -198,8 +205,9 @@ func appendTrue(dst []byte, field string, v bool) []byte {
 	return dst
 }
 
-// appendStrings appends a JSON array of strings; nil is [] (never null).
-func appendStrings(dst []byte, ss []string) []byte {
+// AppendNames appends names as a JSON array of strings, the "users" of a
+// welcome or users frame; nil is [] (never null).
+func AppendNames(dst []byte, ss []string) []byte {
 	// One allocation up front: a welcome lists up to 1000 names, and
 	// growing the frame name by name was a sixth of the server's CPU while
 	// accepting a wave of connections.
