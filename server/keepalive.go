@@ -5,10 +5,11 @@ import (
 	"time"
 )
 
-// keepAlive pings the peer every PingInterval and reports it dead once it
-// has answered no ping for PongWait. It is a runtime timer, not a
-// goroutine, and it replaces a read deadline, which only works while a
-// goroutine waits in Read: under the poller, an idle connection has none.
+// keepAlive is a connection's keep-alive timer: every PingInterval the
+// connection pings its peer, and gives up on a peer that has answered no
+// ping for PongWait (conn.keepAliveTick). It is a runtime timer, not a
+// goroutine, and it stands in for a read deadline, which only works while
+// a goroutine waits in Read: under the poller, an idle connection has none.
 type keepAlive struct {
 	mu      sync.Mutex // guards the fields below
 	timer   *time.Timer
@@ -16,38 +17,30 @@ type keepAlive struct {
 	stopped bool
 }
 
-// start arms the timer. ping and expired run on the timer's goroutine;
-// after expired, nothing more runs.
-func (k *keepAlive) start(cfg Config, ping, expired func()) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.stopped {
-		return
-	}
-	k.last = cfg.Clock()
-	k.timer = time.AfterFunc(cfg.PingInterval, func() { k.tick(cfg, ping, expired) })
-}
-
-// tick pings, or gives up on a peer silent for PongWait. The next tick
-// comes after PingInterval, or sooner if PongWait runs out first, so a
-// dead peer is noticed when PongWait is up, not at the next ping.
-func (k *keepAlive) tick(cfg Config, ping, expired func()) {
-	k.mu.Lock()
-	now, last, stopped := cfg.Clock(), k.last, k.stopped
-	k.mu.Unlock()
-	if stopped {
-		return
-	}
-	left := last.Add(cfg.PongWait).Sub(now)
-	if left <= 0 {
-		expired()
-		return
-	}
-	ping()
+// start arms the timer to call tick (on the timer's goroutine) after every.
+func (k *keepAlive) start(now time.Time, every time.Duration, tick func()) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if !k.stopped {
-		k.timer.Reset(min(cfg.PingInterval, left))
+		k.last = now
+		k.timer = time.AfterFunc(every, tick)
+	}
+}
+
+// left returns how much of wait is left before the peer counts as dead, and
+// false once stopped.
+func (k *keepAlive) left(now time.Time, wait time.Duration) (time.Duration, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.last.Add(wait).Sub(now), !k.stopped
+}
+
+// rearm schedules the next tick, unless stopped.
+func (k *keepAlive) rearm(after time.Duration) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.stopped {
+		k.timer.Reset(after)
 	}
 }
 
@@ -58,12 +51,28 @@ func (k *keepAlive) heard(t time.Time) {
 	k.mu.Unlock()
 }
 
-// stop ends the calls; one already running finishes, and none follows.
+// stop ends the ticks; one already running finishes, and none follows.
 func (k *keepAlive) stop() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.stopped = true
 	if k.timer != nil {
 		k.timer.Stop()
+	}
+}
+
+// keepAliveTick pings, or gives up on a peer silent for PongWait. The next
+// tick comes after PingInterval, or sooner if PongWait runs out first, so a
+// dead peer is noticed when PongWait is up, not at the next ping.
+func (c *conn) keepAliveTick() {
+	cfg := &c.srv.cfg
+	left, running := c.keepAlive.left(cfg.Clock(), cfg.PongWait)
+	switch {
+	case !running:
+	case left <= 0:
+		c.pingTimeout()
+	default:
+		c.sendPing()
+		c.keepAlive.rearm(min(cfg.PingInterval, left))
 	}
 }

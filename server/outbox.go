@@ -16,6 +16,8 @@ type frame struct {
 	seq  uint64      // text: the private-message delivery seq (0: none); ping: the seq it confirms
 	kind chatpb.Kind // of the delivered message, for metrics; unspecified for other frames
 	lazy bool        // may wait up to lingerDelay for company (presence notices)
+
+	pooled *[]byte // data's buffer, from Server.welcomes, returned once written
 }
 
 // outbox is a connection's bounded queue of frames waiting to be written.

@@ -29,7 +29,7 @@ func (c *conn) startReading() {
 	c.ws.SetPongHandler(c.pong)
 	c.ws.SetPingHandler(c.ping)
 	c.ws.SetCloseHandler(c.peerClosed)
-	c.keepAlive.start(c.srv.cfg, c.sendPing, c.pingTimeout)
+	c.keepAlive.start(c.srv.cfg.Clock(), c.srv.cfg.PingInterval, c.keepAliveTick)
 	if p := c.srv.poller; p != nil && c.net.raw != nil {
 		err := p.add(c)
 		if err == nil {

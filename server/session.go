@@ -79,7 +79,8 @@ func (c *conn) send(m any) {
 	case *chatpb.Presence:
 		f.lazy, pre = true, m.Frame
 	case *chatpb.Welcome:
-		pre = c.srv.welcomes.render(m)
+		c.enqueue(c.srv.welcomes.frame(m))
+		return
 	}
 	data, ok := render(pre, m)
 	if !ok {

@@ -18,9 +18,19 @@ func (c *conn) writeLoop() {
 			return
 		}
 		done := c.write(batch)
+		c.releasePooled(batch)
 		c.out.recycle(batch)
 		if done {
 			return
+		}
+	}
+}
+
+// releasePooled hands back the pooled buffers of frames just written.
+func (c *conn) releasePooled(batch []frame) {
+	for _, f := range batch {
+		if f.pooled != nil {
+			c.srv.welcomes.release(f.pooled)
 		}
 	}
 }
