@@ -17,6 +17,8 @@ type room struct {
 	members map[string]*actor.PID // user name -> current session
 	names   *roster               // member names, sorted, for welcome and who
 	lastTS  int64                 // newest public stamp: stamps never go back
+	writing int                   // public messages stamped, not yet stored
+	held    []*chatpb.Presence    // notices stamped after those, waiting for them
 	recent  []*chatpb.Message     // newest HistoryLimit public messages, oldest first
 }
 
@@ -97,15 +99,25 @@ func (r *room) welcome(user string) *chatpb.Welcome {
 }
 
 // presence tells every other member that user came or went, while the crowd
-// is small enough for that to be cheap (Config.PresenceLimit).
+// is small enough for that to be cheap (Config.PresenceLimit). A notice
+// waits for the public messages stamped before it, which wait for the
+// store: members see a message and its sender leaving in that order.
 func (r *room) presence(ctx actor.Context, user string, online bool) {
 	if len(r.members) > r.deps.cfg.PresenceLimit {
 		return
 	}
 	p := &chatpb.Presence{User: user, Online: online, TsUnixMs: r.now()}
 	p.Frame = r.render(p)
+	if r.writing > 0 {
+		r.held = append(r.held, p)
+		return
+	}
+	r.announce(ctx, p)
+}
+
+func (r *room) announce(ctx actor.Context, p *chatpb.Presence) {
 	for name, s := range r.members {
-		if name != user {
+		if name != p.User {
 			ctx.Send(s, p)
 		}
 	}
@@ -121,6 +133,7 @@ func (r *room) publish(ctx actor.Context, p *chatpb.Publish) {
 		Id: r.deps.ids.next(), Kind: chatpb.Kind_KIND_PUBLIC,
 		From: p.From, Text: p.Text, TsUnixMs: ts,
 	}
+	r.writing++
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	write := func(done func(error)) { r.deps.store.AppendPublic(msg, done) }
 	r.deps.writeKeyed(write, p.From, keyRecord(r.deps.cfg, p.Key, msg), func(err error) {
@@ -129,6 +142,8 @@ func (r *room) publish(ctx actor.Context, p *chatpb.Publish) {
 }
 
 func (r *room) stored(ctx actor.Context, s *stored) {
+	r.writing--
+	defer r.release(ctx)
 	if s.err != nil {
 		r.deps.logger.Error("room: storing public message", "id", s.msg.Id, "err", s.err)
 		ctx.Send(s.req.ReplyTo, &chatpb.Published{Ref: s.req.Ref, Key: s.req.Key, Session: s.req.Session,
@@ -145,6 +160,18 @@ func (r *room) stored(ctx actor.Context, s *stored) {
 		Ref: s.req.Ref, Key: s.req.Key, Id: s.msg.Id,
 		TsUnixMs: s.msg.TsUnixMs, Session: s.req.Session,
 	})
+}
+
+// release announces the held presence notices once no public message
+// stamped before them is still being written.
+func (r *room) release(ctx actor.Context) {
+	if r.writing > 0 {
+		return
+	}
+	for _, p := range r.held {
+		r.announce(ctx, p)
+	}
+	r.held = nil
 }
 
 // remember keeps msg in the in-memory history window.

@@ -378,3 +378,37 @@ func TestRoomPresenceStopsAboveTheLimit(t *testing.T) {
 		}
 	}
 }
+
+// A member who leaves right after a public message of theirs was stamped
+// is announced gone after that message, not before it, however long the
+// message takes to be stored.
+func TestRoomPresenceWaitsForMessagesStampedBeforeIt(t *testing.T) {
+	var gs *gatedStore
+	h := newHarness(t, func(c *Config, mem *store.Memory) {
+		gs = newGatedStore(mem)
+		c.Store = gs
+	})
+	alice, bob := h.probe("alice"), h.probe("bob")
+	join(t, h, "alice", alice)
+	join(t, h, "bob", bob)
+	alice.drain()
+	bob.drain()
+
+	gs.hold()
+	sender := h.probe("sender")
+	ref := "last words"
+	h.root().Send(h.chat.deps.room, &chatpb.Publish{
+		From: "bob", Text: "bye", Ref: &ref, ReplyTo: sender.pid, Session: bob.pid,
+	})
+	h.root().Send(h.chat.deps.room, &chatpb.Leave{User: "bob", Session: bob.pid})
+	who(t, h, sender, "") // the room has handled both
+	expectNoMsg(t, alice, 0)
+
+	gs.releaseWrites()
+	if d := expectMsg[*chatpb.Deliver](t, alice, wait); d.Message.Text != "bye" {
+		t.Fatalf("alice: %s, want bob's message first", describe(d))
+	}
+	if pr := expectMsg[*chatpb.Presence](t, alice, wait); pr.User != "bob" || pr.Online {
+		t.Fatalf("alice: %s, want bob offline after his message", describe(pr))
+	}
+}

@@ -27,11 +27,13 @@ type batchConn struct {
 	// set at construction
 	pool *sync.Pool      // of *[]byte batch buffers, shared by all connections
 	br   *bufio.Reader   // gorilla's reader over this connection
-	raw  syscall.RawConn // for reads that must not wait; nil without a poller
+	raw  syscall.RawConn // for registering with the poller; nil without one
 
-	// owned by the reading goroutine (see Read)
-	yieldOK bool // at a frame boundary between messages: a read may yield
-	yielded bool // the last read yielded
+	// owned by the reader (see Read)
+	received int64 // bytes handed to br so far
+	yieldAt  int64 // a read may yield if br has consumed exactly this many; -1: no
+	turnRead bool  // this turn of the reader has read from the socket
+	yielded  bool  // the last read yielded
 
 	mu       sync.Mutex // guards the fields below
 	buf      *[]byte    // the open batch; nil outside one
@@ -60,35 +62,45 @@ func (c *batchConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Read reads for gorilla's reader. Under a poller, a read at a frame
-// boundary between messages (yieldOK) that finds nothing buffered and
-// nothing arrived returns a yield frame instead of waiting: an empty, masked
-// text frame, which gorilla's NextReader returns like any message and the
-// read loop recognises by yielded. That is how the reader hands the
+// Read reads for gorilla's reader. Under a poller, once a turn of the
+// reader has read from the socket, a read at a frame boundary between
+// messages returns a yield frame instead of reading on: an empty, masked
+// text frame, which gorilla's NextReader returns like any message and
+// readFrames recognises by yielded. That is how the reader hands the
 // connection back to the poller: gorilla has no way to wait for readiness,
 // and an error from Read would end the connection, since gorilla keeps it.
+//
+// The boundary is a position in the stream (yieldAt, set by armYield):
+// the read may yield only if gorilla has consumed exactly up to it and
+// nothing is buffered, so never once it has taken any byte of the next
+// frame. Whether more has arrived meanwhile is not asked (that would be a
+// syscall): re-arming the poller asks, and the poller reports the
+// connection again at once if so.
 func (c *batchConn) Read(p []byte) (int, error) {
-	if !c.yieldOK || c.br.Buffered() > 0 || len(p) < len(yieldFrame) {
-		return c.readSome(p)
+	if c.yieldAt == c.received && c.turnRead && c.br.Buffered() == 0 && len(p) >= len(yieldFrame) {
+		n := copy(p, yieldFrame)
+		c.received += int64(n)
+		c.yieldAt, c.yielded = -1, true
+		return n, nil
 	}
-	n, wouldBlock, err := c.readNow(p)
-	if wouldBlock {
-		c.yieldOK, c.yielded = false, true
-		return copy(p, yieldFrame), nil
-	}
+	n, err := c.Conn.Read(p)
+	c.received += int64(n)
 	if n > 0 {
-		c.yieldOK = false
+		c.turnRead = true
 	}
 	return n, err
 }
 
-func (c *batchConn) readSome(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	if n > 0 {
-		c.yieldOK = false
+// armYield marks the position gorilla has consumed up to as a frame
+// boundary between messages.
+func (c *batchConn) armYield() {
+	if c.raw != nil {
+		c.yieldAt = c.received - int64(c.br.Buffered())
 	}
-	return n, err
 }
+
+// disarmYield ends the boundary: a message has begun.
+func (c *batchConn) disarmYield() { c.yieldAt = -1 }
 
 // yieldFrame is a client frame (so masked, with a zero key) that carries an
 // empty text message.
@@ -164,7 +176,7 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h.conn = &batchConn{Conn: nc, pool: h.pool}
+	h.conn = &batchConn{Conn: nc, pool: h.pool, yieldAt: -1}
 	if brw.Reader.Buffered() > 0 {
 		return h.conn, brw, nil // the upgrader refuses such a client
 	}

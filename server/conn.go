@@ -34,7 +34,7 @@ type conn struct {
 	remote string // client IP
 	self   *actor.PID
 
-	// set before the read loop starts, then read-only
+	// set before reading starts, then read-only
 	userPID *actor.PID
 
 	// shared, each safe on its own
@@ -83,7 +83,7 @@ func (c *conn) sendPing() {
 func (c *conn) enqueue(f frame) {
 	switch c.out.push(f) {
 	case pushedIdle:
-		go c.writeLoop()
+		c.srv.workers.do(c.writeLoop)
 	case pushedLazy:
 		if c.lingering.CompareAndSwap(false, true) {
 			time.AfterFunc(lingerDelay, c.endLinger)
@@ -100,7 +100,7 @@ func (c *conn) enqueue(f frame) {
 func (c *conn) endLinger() {
 	c.lingering.Store(false)
 	if c.out.wakeLazy() {
-		go c.writeLoop()
+		c.srv.workers.do(c.writeLoop)
 	}
 }
 
@@ -117,7 +117,7 @@ func (c *conn) end(reason chatpb.CloseReason, errFrame []byte) {
 
 func (c *conn) closeWith(payload []byte, discard bool) {
 	if start, _ := c.out.close(payload, discard); start {
-		go c.writeLoop()
+		c.srv.workers.do(c.writeLoop)
 	}
 }
 

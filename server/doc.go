@@ -32,7 +32,7 @@
 //
 // A refused request is a chatpb.Refused from an actor, written as an
 // "error" frame; the connection stays. A connection that must end gets a
-// chatpb.CloseReason (from an actor's EndSession, or from the read loop for
+// chatpb.CloseReason (from an actor's EndSession, or from the reader for
 // binary, non-UTF-8 or oversize frames), mapped to its close code by
 // proto/wire. Both are counted in Metrics and logged.
 package server

@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sync"
 	"syscall"
@@ -145,24 +144,4 @@ func (p *poller) ctl(c *conn, op int) error {
 // more events; the server closes them on its own.
 func (p *poller) close() error {
 	return p.ep.Close()
-}
-
-// readNow reads what the socket has without waiting for more. It reports
-// wouldBlock, not an error, when nothing has arrived.
-func (c *batchConn) readNow(p []byte) (n int, wouldBlock bool, err error) {
-	cerr := c.raw.Read(func(fd uintptr) bool {
-		n, err = unix.Read(int(fd), p)
-		return true // never wait: that is the point
-	})
-	switch {
-	case cerr != nil:
-		return 0, false, cerr
-	case err == unix.EAGAIN:
-		return 0, true, nil
-	case err != nil:
-		return 0, false, os.NewSyscallError("read", err)
-	case n == 0:
-		return 0, false, io.EOF
-	}
-	return n, false, nil
 }

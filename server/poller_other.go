@@ -14,6 +14,3 @@ func (*poller) add(*conn) error { return errors.ErrUnsupported }
 func (*poller) arm(*conn) error { return errors.ErrUnsupported }
 func (*poller) remove(*conn)    {}
 func (*poller) close() error    { return nil }
-
-// readNow is never called without a poller.
-func (*batchConn) readNow([]byte) (int, bool, error) { return 0, false, errors.ErrUnsupported }

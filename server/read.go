@@ -54,6 +54,7 @@ func (c *conn) readLoop() {
 // readable, then re-arms it, or cleans up if the connection ended.
 func (c *conn) readReady() {
 	c.readMu.Lock()
+	c.net.turnRead = false // the poller saw data: read it before yielding
 	alive := c.readFrames()
 	c.readMu.Unlock()
 	if !alive {
@@ -73,7 +74,8 @@ func (c *conn) readFrames() bool {
 		c.betweenMessages = true
 		c.armYield()
 		op, r, err := c.ws.NextReader()
-		c.betweenMessages, c.net.yieldOK = false, false
+		c.betweenMessages = false
+		c.net.disarmYield()
 		if c.net.yielded {
 			c.net.yielded = false
 			return true
@@ -93,14 +95,14 @@ func (c *conn) readFrames() bool {
 	}
 }
 
-// armYield lets the next read yield if it finds nothing, when the reader
-// is between messages and after a whole frame: gorilla has just called a
-// control-frame handler, or NextReader is about to start. Mid-message,
-// between fragments, it must not: an extra message there breaks the
-// stream.
+// armYield marks where gorilla has read up to as a place the reader may
+// yield (batchConn.Read), when that is between messages and after a whole
+// frame: gorilla has just called a control-frame handler, or NextReader is
+// about to start. Mid-message, between fragments, it must not be: an extra
+// message there breaks the stream.
 func (c *conn) armYield() {
-	if c.betweenMessages && c.net.raw != nil {
-		c.net.yieldOK = true
+	if c.betweenMessages {
+		c.net.armYield()
 	}
 }
 

@@ -8,6 +8,7 @@ package server_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -102,17 +103,24 @@ func TestReaderReadsFramesSentByteByByte(t *testing.T) {
 	})
 }
 
-// A read that ends inside a frame leaves its start buffered: the reader
-// must wait for the rest there, not yield.
+// A read that ends inside a frame, wherever (in the header, after it, in
+// the mask or the payload), leaves the reader mid-frame: it must wait for
+// the rest there, not yield.
 func TestReaderWaitsForTheRestOfAFrame(t *testing.T) {
 	readModes(t, func(t *testing.T, mode option) {
 		e := startServer(t, mode, noRateLimit())
 		c := join(t, e, "halves")
-		second := rawFrame(opText, true, saying(1))
-		writeRaw(t, c, append(rawFrame(opText, true, saying(0)), second[:3]...))
-		expectReceipts(t, c, 1) // the server has read the first frame, and waits
-		writeRaw(t, c, second[3:])
-		c.expectFrame(t, "receipt r1", func(f frame) bool { return f.Type == "sent" && refIs(f, "r1") })
+		for i, cut := range []int{1, 2, 3, 6, 9} {
+			first := rawFrame(opText, true, saying(2*i))
+			second := rawFrame(opText, true, saying(2*i+1))
+			writeRaw(t, c, append(first, second[:cut]...))
+			ref := fmt.Sprintf("r%d", 2*i)
+			// The server has read the first frame, and waits.
+			c.expectFrame(t, "receipt "+ref, func(f frame) bool { return f.Type == "sent" && refIs(f, ref) })
+			writeRaw(t, c, second[cut:])
+			ref = fmt.Sprintf("r%d", 2*i+1)
+			c.expectFrame(t, "receipt "+ref, func(f frame) bool { return f.Type == "sent" && refIs(f, ref) })
+		}
 	})
 }
 
@@ -149,6 +157,52 @@ func TestReaderStalledMidFrameIsClosed(t *testing.T) {
 			t.Fatalf("a peer stalled mid-frame stayed connected (timed out %v)", timedOut)
 		}
 		eventually(t, "connection gone", func() bool { return e.srv.Open() == 0 })
+	})
+}
+
+// Frames cut at random into writes, with control frames between messages
+// and between fragments, all arrive whole and in order. After each write
+// that completes a message the test waits for its receipt, so the server
+// has read everything sent and the next read starts wherever the cut fell.
+func TestReaderReadsAStreamCutAnywhere(t *testing.T) {
+	readModes(t, func(t *testing.T, mode option) {
+		e := startServer(t, mode, noRateLimit())
+		pongs := make(chan string, 100)
+		c := join(t, e, "cuts", withPongHook(func(d string) { pongs <- d }))
+		rng := rand.New(rand.NewPCG(5, 6))
+		var stream []byte
+		var ends []int // where each message's last frame ends in stream
+		const n = 60
+		for i := range n {
+			msg := saying(i)
+			switch i % 3 {
+			case 0:
+				stream = append(stream, rawFrame(opText, true, msg)...)
+			case 1:
+				stream = append(stream, rawFrame(opPing, true, fmt.Appendf(nil, "p%d", i))...)
+				stream = append(stream, rawFrame(opText, true, msg)...)
+			case 2: // fragmented, a ping between the fragments
+				stream = append(stream, rawFrame(opText, false, msg[:7])...)
+				stream = append(stream, rawFrame(opPing, true, fmt.Appendf(nil, "p%d", i))...)
+				stream = append(stream, rawFrame(opContinuation, true, msg[7:])...)
+			}
+			ends = append(ends, len(stream))
+		}
+		received := 0
+		for sent := 0; sent < len(stream); {
+			cut := min(len(stream), sent+1+rng.IntN(60))
+			writeRaw(t, c, stream[sent:cut])
+			sent = cut
+			for ; received < n && ends[received] <= sent; received++ {
+				ref := fmt.Sprintf("r%d", received)
+				c.expectFrame(t, "receipt "+ref, func(f frame) bool { return f.Type == "sent" && refIs(f, ref) })
+			}
+		}
+		for i := range n {
+			if i%3 != 0 {
+				expectPong(t, pongs, fmt.Sprintf("p%d", i))
+			}
+		}
 	})
 }
 

@@ -30,6 +30,7 @@ type Server struct {
 	batches  *sync.Pool
 	metrics  *Metrics
 	poller   *poller // nil: each connection reads on a goroutine of its own
+	workers  *workers
 	welcomes welcomes
 	nextID   atomic.Uint64
 
@@ -41,7 +42,8 @@ type Server struct {
 	drained  chan struct{} // closed when draining and conns is empty
 }
 
-// New returns a server for chat. metrics may be nil (no metrics).
+// New returns a server for chat. metrics may be nil (no metrics). It starts
+// the server's poller (one goroutine), which Shutdown stops.
 func New(cfg Config, chat *actors.Chat, metrics *Metrics) *Server {
 	cfg = cfg.withDefaults()
 	if metrics == nil {
@@ -50,10 +52,10 @@ func New(cfg Config, chat *actors.Chat, metrics *Metrics) *Server {
 	s := &Server{
 		cfg: cfg, chat: chat, metrics: metrics, batches: newBatchPool(),
 		conns: make(map[*conn]struct{}), perIP: make(map[string]int),
-		drained: make(chan struct{}),
+		drained: make(chan struct{}), workers: &workers{},
 	}
 	if !cfg.ReadGoroutines {
-		p, err := newPoller(func(c *conn) { go c.readReady() })
+		p, err := newPoller(func(c *conn) { s.workers.do(c.readReady) })
 		if err != nil {
 			cfg.Logger.Info("no poller; each connection reads on a goroutine", "err", err)
 		}
@@ -117,7 +119,7 @@ func (s *Server) attach(ws *websocket.Conn, bc *batchConn, name, ip string) *con
 	return c
 }
 
-// abort closes a connection that never got to its read loop.
+// abort closes a connection that never started reading.
 func (s *Server) abort(c *conn, reason chatpb.CloseReason) {
 	defer s.release(c.remote)
 	s.system().ProcessRegistry.Remove(c.self)
@@ -127,7 +129,8 @@ func (s *Server) abort(c *conn, reason chatpb.CloseReason) {
 }
 
 // Shutdown stops accepting connections, closes every open one with 1001
-// and waits until all have ended or ctx is done.
+// and waits until all have ended or ctx is done. Once all have ended it
+// stops the poller.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.draining = true

@@ -1,0 +1,85 @@
+package server
+
+import (
+	"runtime"
+	"testing"
+	"time"
+)
+
+const workersWait = 5 * time.Second
+
+// idleWorkers polls until n workers are idle; false if that never happens.
+func idleWorkers(w *workers, n int) bool {
+	deadline := time.Now().Add(workersWait)
+	for time.Now().Before(deadline) {
+		w.mu.Lock()
+		idle := len(w.idle)
+		w.mu.Unlock()
+		if idle == n {
+			return true
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return false
+}
+
+func TestWorkersReuseAnIdleWorker(t *testing.T) {
+	w := &workers{}
+	for i := range 20 {
+		done := make(chan struct{})
+		w.do(func() { close(done) })
+		<-done
+		if !idleWorkers(w, 1) {
+			t.Fatalf("task %d: not exactly one idle worker after sequential tasks", i)
+		}
+	}
+}
+
+func TestWorkersABlockedTaskHoldsUpNoOther(t *testing.T) {
+	w := &workers{}
+	block := make(chan struct{})
+	defer close(block)
+	w.do(func() { <-block })
+	done := make(chan int, 10)
+	for i := range 10 {
+		w.do(func() { done <- i })
+	}
+	for range 10 {
+		select {
+		case <-done:
+		case <-time.After(workersWait):
+			t.Fatal("tasks wait behind a blocked one")
+		}
+	}
+}
+
+func TestWorkersRetireWhenIdle(t *testing.T) {
+	base := runtime.NumGoroutine()
+	w := &workers{idleFor: 10 * time.Millisecond}
+	done := make(chan struct{}, 5)
+	release := make(chan struct{})
+	for range 5 {
+		w.do(func() { <-release; done <- struct{}{} })
+	}
+	close(release)
+	for range 5 {
+		<-done
+	}
+	deadline := time.Now().Add(workersWait)
+	for runtime.NumGoroutine() > base {
+		if time.Now().After(deadline) {
+			t.Fatalf("idle workers did not retire: %d goroutines, %d before", runtime.NumGoroutine(), base)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if !idleWorkers(w, 0) {
+		t.Fatal("retired workers are still on the idle list")
+	}
+	ran := make(chan struct{})
+	w.do(func() { close(ran) }) // a new worker starts after all retired
+	select {
+	case <-ran:
+	case <-time.After(workersWait):
+		t.Fatal("no task runs after the workers retired")
+	}
+}
