@@ -10,23 +10,24 @@
 //     into an actor message and sends it to the user actor with the
 //     connection's PID as sender, and it handles pongs, which confirm
 //     delivered private messages. On Linux the server's poller (one epoll
-//     instance, one goroutine) starts a reader on a fresh goroutine when
-//     data arrives, and the reader returns once it has read everything, so
-//     an idle connection has no goroutine at all; readMu passes the
-//     reader's state from one such goroutine to the next. Elsewhere, or
+//     instance, one goroutine) starts a reader turn on a worker when data
+//     arrives, and the turn ends at the first message boundary with nothing
+//     more buffered, so an idle connection has no goroutine at all; readMu
+//     passes the reader's state from one turn to the next. Elsewhere, or
 //     with Config.ReadGoroutines, a goroutine per connection reads;
 //   - a keep-alive timer (not a goroutine) that pings and ends a peer
 //     silent for PongWait;
-//   - a write loop, started when the outbox gets work and gone when it is
-//     empty, the only writer: it writes everything queued as separate frames
+//   - a write loop, started on a worker when the outbox gets work and gone
+//     when it is empty, the only writer: it writes everything queued as separate frames
 //     with one flush (one syscall) per batch. Control frames (pings, pongs,
 //     close) are queued too, never written from elsewhere;
 //   - an outbox, guarded by its mutex, that actors push to through the
 //     connection's actor.Process methods. A push never blocks: past the
 //     byte limit the connection is closed with 4001.
 //
-// Server-wide state (open connections, per-IP counts, draining) is guarded
-// by Server.mu. Nothing here blocks an actor.
+// Workers (workers.go) are goroutines reused from task to task; a task
+// never waits for one. Server-wide state (open connections, per-IP counts,
+// draining) is guarded by Server.mu. Nothing here blocks an actor.
 //
 // # Two error vocabularies
 //
