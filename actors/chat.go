@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorchat/chat/actors/store"
+	"github.com/actorchat/chat/internal/workers"
 	"github.com/actorchat/chat/proto/chatpb"
 )
 
@@ -21,6 +22,7 @@ type deps struct {
 	ids      *idSource
 	room     *actor.PID
 	registry *actor.PID
+	dispatch actor.PropsOption // every actor's mailboxes run on one pool
 
 	inboxDepth atomic.Int64 // messages in all inboxes, for metrics
 }
@@ -42,7 +44,10 @@ func Start(cfg Config) (*Chat, error) {
 	if err != nil {
 		return nil, fmt.Errorf("actors: reading the id epoch: %w", err)
 	}
-	d := &deps{cfg: cfg, store: cfg.Store, logger: cfg.Logger, ids: newIDSource(epoch)}
+	d := &deps{
+		cfg: cfg, store: cfg.Store, logger: cfg.Logger, ids: newIDSource(epoch),
+		dispatch: actor.WithDispatcher(dispatcher{pool: &workers.Pool{}}),
+	}
 	system := actor.NewActorSystemWithConfig(actor.Configure(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 			return slog.New(quieter{cfg.Logger.Handler()}).With("lib", "protoactor")
@@ -50,11 +55,11 @@ func Start(cfg Config) (*Chat, error) {
 	))
 	c := &Chat{system: system, deps: d, unsub: logSupervision(system, cfg.Logger)}
 	root := system.Root
-	d.room, err = root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newRoom(d) }), "room")
+	d.room, err = root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newRoom(d) }, d.dispatch), "room")
 	if err != nil {
 		return nil, fmt.Errorf("actors: spawning the room: %w", err)
 	}
-	regProps := actor.PropsFromProducer(func() actor.Actor { return newRegistry(d) })
+	regProps := actor.PropsFromProducer(func() actor.Actor { return newRegistry(d) }, d.dispatch)
 	if d.registry, err = root.SpawnNamed(regProps, "registry"); err != nil {
 		return nil, fmt.Errorf("actors: spawning the registry: %w", err)
 	}

@@ -26,7 +26,9 @@
 // future. Store writes are asynchronous; their completion comes back as a
 // message to the actor's own mailbox (stored, enqueued), and the store
 // completes writes in submission order, which is what keeps delivery order.
-// Store reads happen only when an actor starts.
+// Store reads happen only when an actor starts. Mailboxes run on a pool of
+// reused goroutines (dispatcher.go), never more than one run per actor at
+// a time, as with Proto.Actor's default dispatcher.
 //
 // Shared by all actors and safe for concurrent use: the store, the logger,
 // the clock, the id source (an atomic counter) and the inbox-depth counter.

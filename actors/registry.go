@@ -137,7 +137,7 @@ func (r *registry) user(ctx actor.Context, name string) *actor.PID {
 		return pid
 	}
 	cell := &userCell{}
-	props := actor.PropsFromProducer(func() actor.Actor { return newUser(r.deps, name, cell) })
+	props := actor.PropsFromProducer(func() actor.Actor { return newUser(r.deps, name, cell) }, r.deps.dispatch)
 	pid, err := ctx.SpawnNamed(props, name)
 	if err != nil { // cannot happen: a name's actor is respawned only once the old one is gone
 		r.deps.logger.Error("registry: spawning a user actor", "user", name, "err", err)

@@ -83,7 +83,7 @@ func (c *conn) sendPing() {
 func (c *conn) enqueue(f frame) {
 	switch c.out.push(f) {
 	case pushedIdle:
-		c.srv.workers.do(c.writeLoop)
+		c.srv.workers.Do(c.writeLoop)
 	case pushedLazy:
 		if c.lingering.CompareAndSwap(false, true) {
 			time.AfterFunc(lingerDelay, c.endLinger)
@@ -100,7 +100,7 @@ func (c *conn) enqueue(f frame) {
 func (c *conn) endLinger() {
 	c.lingering.Store(false)
 	if c.out.wakeLazy() {
-		c.srv.workers.do(c.writeLoop)
+		c.srv.workers.Do(c.writeLoop)
 	}
 }
 
@@ -117,7 +117,7 @@ func (c *conn) end(reason chatpb.CloseReason, errFrame []byte) {
 
 func (c *conn) closeWith(payload []byte, discard bool) {
 	if start, _ := c.out.close(payload, discard); start {
-		c.srv.workers.do(c.writeLoop)
+		c.srv.workers.Do(c.writeLoop)
 	}
 }
 

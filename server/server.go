@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/actorchat/chat/actors"
+	"github.com/actorchat/chat/internal/workers"
 	"github.com/actorchat/chat/proto/chatpb"
 	"github.com/actorchat/chat/proto/wire"
 )
@@ -30,7 +31,7 @@ type Server struct {
 	batches  *sync.Pool
 	metrics  *Metrics
 	poller   *poller // nil: each connection reads on a goroutine of its own
-	workers  *workers
+	workers  *workers.Pool
 	welcomes welcomes
 	nextID   atomic.Uint64
 
@@ -52,10 +53,10 @@ func New(cfg Config, chat *actors.Chat, metrics *Metrics) *Server {
 	s := &Server{
 		cfg: cfg, chat: chat, metrics: metrics, batches: newBatchPool(),
 		conns: make(map[*conn]struct{}), perIP: make(map[string]int),
-		drained: make(chan struct{}), workers: &workers{},
+		drained: make(chan struct{}), workers: &workers.Pool{},
 	}
 	if !cfg.ReadGoroutines {
-		p, err := newPoller(func(c *conn) { s.workers.do(c.readReady) })
+		p, err := newPoller(func(c *conn) { s.workers.Do(c.readReady) })
 		if err != nil {
 			cfg.Logger.Info("no poller; each connection reads on a goroutine", "err", err)
 		}

@@ -1,4 +1,4 @@
-package server
+package workers
 
 import (
 	"runtime"
@@ -9,7 +9,7 @@ import (
 const workersWait = 5 * time.Second
 
 // idleWorkers polls until n workers are idle; false if that never happens.
-func idleWorkers(w *workers, n int) bool {
+func idleWorkers(w *Pool, n int) bool {
 	deadline := time.Now().Add(workersWait)
 	for time.Now().Before(deadline) {
 		w.mu.Lock()
@@ -24,10 +24,10 @@ func idleWorkers(w *workers, n int) bool {
 }
 
 func TestWorkersReuseAnIdleWorker(t *testing.T) {
-	w := &workers{}
+	w := &Pool{}
 	for i := range 20 {
 		done := make(chan struct{})
-		w.do(func() { close(done) })
+		w.Do(func() { close(done) })
 		<-done
 		if !idleWorkers(w, 1) {
 			t.Fatalf("task %d: not exactly one idle worker after sequential tasks", i)
@@ -36,13 +36,13 @@ func TestWorkersReuseAnIdleWorker(t *testing.T) {
 }
 
 func TestWorkersABlockedTaskHoldsUpNoOther(t *testing.T) {
-	w := &workers{}
+	w := &Pool{}
 	block := make(chan struct{})
 	defer close(block)
-	w.do(func() { <-block })
+	w.Do(func() { <-block })
 	done := make(chan int, 10)
 	for i := range 10 {
-		w.do(func() { done <- i })
+		w.Do(func() { done <- i })
 	}
 	for range 10 {
 		select {
@@ -55,11 +55,11 @@ func TestWorkersABlockedTaskHoldsUpNoOther(t *testing.T) {
 
 func TestWorkersRetireWhenIdle(t *testing.T) {
 	base := runtime.NumGoroutine()
-	w := &workers{idleFor: 10 * time.Millisecond}
+	w := &Pool{IdleFor: 10 * time.Millisecond}
 	done := make(chan struct{}, 5)
 	release := make(chan struct{})
 	for range 5 {
-		w.do(func() { <-release; done <- struct{}{} })
+		w.Do(func() { <-release; done <- struct{}{} })
 	}
 	close(release)
 	for range 5 {
@@ -76,7 +76,7 @@ func TestWorkersRetireWhenIdle(t *testing.T) {
 		t.Fatal("retired workers are still on the idle list")
 	}
 	ran := make(chan struct{})
-	w.do(func() { close(ran) }) // a new worker starts after all retired
+	w.Do(func() { close(ran) }) // a new worker starts after all retired
 	select {
 	case <-ran:
 	case <-time.After(workersWait):
