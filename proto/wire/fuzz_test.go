@@ -1,7 +1,11 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -88,8 +92,7 @@ func checkAgainstEncodingJSON(t *testing.T, frame []byte, got any) {
 		return
 	}
 	_, reason := parseRequest(frame)
-	var fields map[string]any
-	stdErr := json.Unmarshal(frame, &fields)
+	fields, stdErr := stdDecode(frame)
 	switch {
 	case stdErr != nil && reason == "":
 		t.Fatalf("parseRequest accepted %q, encoding/json: %v", frame, stdErr)
@@ -102,6 +105,25 @@ func checkAgainstEncodingJSON(t *testing.T, frame []byte, got any) {
 	if dm, ok := got.(*chatpb.Dm); ok && fields["text"] != dm.Text {
 		t.Fatalf("text of %q: Decode %q, encoding/json %q", frame, dm.Text, fields["text"])
 	}
+}
+
+// stdDecode is encoding/json's verdict on a frame: one JSON object and
+// nothing after it. Numbers are kept as text, as JSON has them: 1e700 is a
+// valid number that no float64 holds.
+func stdDecode(frame []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(frame))
+	dec.UseNumber()
+	var fields map[string]any
+	if err := dec.Decode(&fields); err != nil {
+		return nil, err
+	}
+	if fields == nil {
+		return nil, errors.New("null, not an object")
+	}
+	if err := dec.Decode(new(any)); err != io.EOF {
+		return nil, fmt.Errorf("more after the object (%v)", err)
+	}
+	return fields, nil
 }
 
 // FuzzAppendMessage checks that any message renders to valid UTF-8 JSON with
