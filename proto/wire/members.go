@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -33,23 +34,97 @@ type members struct {
 // white space around it allowed) and collects the members the protocol knows.
 // reason is empty on success.
 //
-// The object is read into a map rather than a struct because encoding/json
-// matches struct fields without regard to case, and the protocol's names are
-// exact ("Type" is not "type"). A key written with escapes ("\u0074ype") is
-// still that key, and of repeated members the last one wins.
+// encoding/json judges the JSON (json.Valid); then, the frame being valid,
+// a walk over its top-level members is all that is left. A struct would
+// not do, because encoding/json matches struct fields without regard to
+// case and the protocol's names are exact ("Type" is not "type"); a map was
+// what this did first, at 1.8 µs and 23 allocations a request, which at
+// 64,000 private messages a second was 15% of the server's CPU. A key
+// written with escapes ("\u0074ype") is still that key, and of repeated
+// members the last one wins, as with encoding/json.
 func parseRequest(frame []byte) (members, string) {
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(frame, &all); err != nil || all == nil {
+	i := skipSpace(frame, 0)
+	if i == len(frame) || frame[i] != '{' || !json.Valid(frame) {
 		return members{}, reasonNotObject
 	}
 	if nestedTooDeep(frame) {
 		return members{}, reasonTooDeep
 	}
-	return members{
-		typ: member(all["type"]), text: member(all["text"]), to: member(all["to"]),
-		after: member(all["after"]), limit: member(all["limit"]), before: member(all["before"]),
-		ref: member(all["ref"]), key: member(all["key"]),
-	}, ""
+	var m members
+	for i = skipSpace(frame, i+1); frame[i] == '"'; {
+		end := closingQuote(frame, i)
+		key := frame[i+1 : end]
+		i = skipSpace(frame, skipSpace(frame, end+1)+1) // past the colon
+		vend := valueEnd(frame, i)
+		m.set(key, frame[i:vend])
+		if i = skipSpace(frame, vend); frame[i] == ',' {
+			i = skipSpace(frame, i+1)
+		}
+	}
+	return m, ""
+}
+
+// set keeps value if key names a member the protocol knows.
+func (m *members) set(key []byte, value member) {
+	if bytes.IndexByte(key, '\\') >= 0 {
+		var k string
+		_ = json.Unmarshal(append(append([]byte{'"'}, key...), '"'), &k) // valid: json.Valid read it
+		key = []byte(k)
+	}
+	switch string(key) { // no allocation: the cases are constants
+	case "type":
+		m.typ = value
+	case "text":
+		m.text = value
+	case "to":
+		m.to = value
+	case "after":
+		m.after = value
+	case "limit":
+		m.limit = value
+	case "before":
+		m.before = value
+	case "ref":
+		m.ref = value
+	case "key":
+		m.key = value
+	}
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// JSON white space.
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// valueEnd returns the index just past the JSON value that starts at
+// data[i], in text already known to be valid JSON.
+func valueEnd(data []byte, i int) int {
+	switch data[i] {
+	case '"':
+		return closingQuote(data, i) + 1
+	case '{', '[':
+		depth := 0
+		for j := i; ; j++ {
+			switch data[j] {
+			case '"':
+				j = closingQuote(data, j)
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+	}
+	for i < len(data) && strings.IndexByte(",}] \t\n\r", data[i]) < 0 {
+		i++
+	}
+	return i
 }
 
 // nestedTooDeep reports whether valid JSON text nests objects and arrays more
