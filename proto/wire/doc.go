@@ -14,10 +14,12 @@
 //
 // The encoders are hand-written appenders rather than encoding/json so that a
 // public message is rendered once per fan-out with no reflection and, given a
-// buffer with room, no allocation. The request decoder leaves JSON to
-// encoding/json, reading the object into a map of raw members (struct fields
-// would match names without regard to case; the protocol's names are exact).
-// On top it does only what encoding/json cannot: it sees a lone surrogate
-// escape in a text, which encoding/json silently replaces with U+FFFD, and it
-// bounds nesting depth.
+// buffer with room, no allocation. The request decoder leaves judging JSON
+// to encoding/json (json.Valid, and string members with escapes), then walks
+// the valid object's members to pick out those the protocol names (struct
+// fields would match names without regard to case; the protocol's names are
+// exact). On top it does only what encoding/json cannot: it sees a lone
+// surrogate escape in a text, which encoding/json silently replaces with
+// U+FFFD, and it bounds nesting depth. FuzzDecode holds it to
+// encoding/json's verdict.
 package wire
