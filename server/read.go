@@ -68,7 +68,8 @@ func (c *conn) readReady() {
 }
 
 // readFrames reads frames and dispatches them until the reader yields
-// (true: nothing more has arrived) or the connection ends (false).
+// (true: all that was buffered is handled; re-arming the poller reports
+// anything that arrived since) or the connection ends (false).
 func (c *conn) readFrames() bool {
 	for {
 		c.betweenMessages = true
