@@ -59,7 +59,8 @@ clean:
 	rm -rf bin
 
 FUZZTIME ?= 30s
-## fuzz: run every fuzz target of the module for FUZZTIME each (CI runs a short pass)
+## fuzz: run every fuzz target of the module for FUZZTIME each, a duration
+## or a count of inputs like 10000x (CI runs a short pass by count)
 fuzz:
 	@for p in $$($(GO) list ./...); do \
 		for t in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
