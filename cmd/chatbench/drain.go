@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -59,42 +58,27 @@ type drainSender struct {
 
 	// Updated by the reader goroutine.
 	answered atomic.Int64
-	receipts atomic.Int64
-	queued   atomic.Int64
-
-	// Guarded by mu.
-	mu       sync.Mutex
-	errCodes map[string]int
+	answers  // receipts and refusals
 }
 
 func newDrainSender(pipeline int) *drainSender {
 	return &drainSender{
-		slots:    make(chan struct{}, pipeline),
-		users:    make(chan []string, 1),
-		errCodes: map[string]int{},
+		slots: make(chan struct{}, pipeline),
+		users: make(chan []string, 1),
 	}
 }
 
 // onFrame implements frameHandler.
 func (d *drainSender) onFrame(_ *conn, frame []byte, _ int64) {
 	kind, f := classify(frame)
-	switch kind {
-	case kindSent:
-		d.receipts.Add(1)
-		if f.Queued {
-			d.queued.Add(1)
-		}
-	case kindError:
-		d.mu.Lock()
-		d.errCodes[f.Code]++
-		d.mu.Unlock()
-	case kindUsers:
+	if kind == kindUsers {
 		select {
 		case d.users <- f.Users:
 		default:
 		}
 		return
-	default:
+	}
+	if !d.count(kind, f) {
 		return
 	}
 	d.answered.Add(1)
@@ -150,11 +134,9 @@ func (r *runner) queueDMs(ctx context.Context, c *conn, d *drainSender, w *windo
 	}
 	dr.QueueSeconds = r.now().Sub(start).Seconds()
 	dr.Receipts, dr.Queued = d.receipts.Load(), d.queued.Load()
-	d.mu.Lock()
-	if len(d.errCodes) > 0 {
-		dr.Errors = d.errCodes
+	if codes := d.errorCodes(); len(codes) > 0 {
+		dr.Errors = codes
 	}
-	d.mu.Unlock()
 	r.log.Info("queued", "messages", k, "receipts", dr.Receipts, "queued", dr.Queued, "seconds", dr.QueueSeconds)
 	if dr.Receipts+int64(len(dr.Errors)) == 0 {
 		return fmt.Errorf("no answer to %d DMs", k)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,15 +32,10 @@ type window struct {
 	deliveries   atomic.Int64 // our messages of this run received, per recipient
 	stale        atomic.Int64 // our messages of another run
 	orderErrs    atomic.Int64 // a sender's seq not above the last one seen by that receiver
-	receipts     atomic.Int64 // "sent" frames
-	queued       atomic.Int64 // "sent" frames with "queued":true
 	offline      atomic.Int64 // deliveries marked "offline":true
 	lastDelivery atomic.Int64 // Unix nanos of the latest delivery
 	lat          histogram    // send-to-receive latency of this run's deliveries
-
-	// Guarded by mu.
-	mu       sync.Mutex
-	errCodes map[string]int // error frames by code
+	answers                   // receipts and error frames
 }
 
 // newWindow returns a window for run whose messages come from senders
@@ -50,7 +44,6 @@ func newWindow(run uint32, protocol string, senders, receivers int, now func() t
 	return &window{
 		run: run, protocol: protocol, senders: senders, now: now,
 		checkOrder: senders*receivers <= maxOrderCells,
-		errCodes:   map[string]int{},
 	}
 }
 
@@ -71,17 +64,7 @@ func (w *window) onFrame(c *conn, frame []byte, at int64) {
 		w.delivered(c, d, frame, at)
 		return
 	}
-	switch kind, f := classify(frame); kind {
-	case kindSent:
-		w.receipts.Add(1)
-		if f.Queued {
-			w.queued.Add(1)
-		}
-	case kindError:
-		w.mu.Lock()
-		w.errCodes[f.Code]++
-		w.mu.Unlock()
-	}
+	w.count(classify(frame))
 }
 
 // delivered counts one of our messages received on c at time at.
@@ -112,17 +95,6 @@ func (w *window) checkSeq(c *conn, d delivery) {
 		return
 	}
 	c.lastSeq[d.sender] = d.seq + 1
-}
-
-// errorCodes returns a copy of the error frames counted by code.
-func (w *window) errorCodes() map[string]int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	out := make(map[string]int, len(w.errCodes))
-	for k, v := range w.errCodes {
-		out[k] = v
-	}
-	return out
 }
 
 // sendPlan says what one sender sends.
