@@ -107,19 +107,8 @@ func valueEnd(data []byte, i int) int {
 	case '"':
 		return closingQuote(data, i) + 1
 	case '{', '[':
-		depth := 0
-		for j := i; ; j++ {
-			switch data[j] {
-			case '"':
-				j = closingQuote(data, j)
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return j + 1
-				}
-			}
-		}
+		end, _ := nesting(data, i, len(data))
+		return end
 	}
 	for i < len(data) && strings.IndexByte(",}] \t\n\r", data[i]) < 0 {
 		i++
@@ -134,20 +123,30 @@ func nestedTooDeep(data []byte) bool {
 	if bytes.Count(data, []byte("{"))+bytes.Count(data, []byte("[")) <= maxDepth {
 		return false
 	}
+	_, deeper := nesting(data, skipSpace(data, 0), maxDepth)
+	return deeper
+}
+
+// nesting walks valid JSON text from the object or array that opens at
+// data[i] to the bracket that closes it, and returns the index just past
+// that bracket; or, as soon as it nests more than limit deep, deeper.
+func nesting(data []byte, i, limit int) (end int, deeper bool) {
 	depth := 0
-	for i := 0; i < len(data); i++ {
+	for ; i < len(data); i++ {
 		switch data[i] {
 		case '"':
 			i = closingQuote(data, i)
 		case '{', '[':
-			if depth++; depth > maxDepth {
-				return true
+			if depth++; depth > limit {
+				return i, true
 			}
 		case '}', ']':
-			depth--
+			if depth--; depth == 0 {
+				return i + 1, false
+			}
 		}
 	}
-	return false
+	return len(data), false
 }
 
 // closingQuote returns the index of the quote that ends the string opened at
