@@ -91,6 +91,10 @@ func (c *batchConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// beginTurn starts a turn of the reader: the poller saw data, which must
+// be read before the reader may yield.
+func (c *batchConn) beginTurn() { c.turnRead = false }
+
 // armYield marks the position gorilla has consumed up to as a frame
 // boundary between messages.
 func (c *batchConn) armYield() {

@@ -30,8 +30,8 @@ func (c *conn) startReading() {
 	c.ws.SetPingHandler(c.ping)
 	c.ws.SetCloseHandler(c.peerClosed)
 	c.keepAlive.start(c.srv.cfg.Clock(), c.srv.cfg.PingInterval, c.keepAliveTick)
-	if p := c.srv.poller; p != nil && c.net.raw != nil {
-		err := p.add(c)
+	if c.net.raw != nil { // the hijacker kept it because the server has a poller
+		err := c.srv.poller.add(c)
 		if err == nil {
 			return
 		}
@@ -54,7 +54,7 @@ func (c *conn) readLoop() {
 // readable, then re-arms it, or cleans up if the connection ended.
 func (c *conn) readReady() {
 	c.readMu.Lock()
-	c.net.turnRead = false // the poller saw data: read it before yielding
+	c.net.beginTurn()
 	alive := c.readFrames()
 	c.readMu.Unlock()
 	if !alive {
