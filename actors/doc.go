@@ -6,9 +6,16 @@
 //
 // # Actors and what each owns
 //
+// The files are named after the actor tree: registry*.go is the registry
+// and its supervision of user actors, user*.go the user actor (user.go its
+// lifecycle and sessions, user_send.go what the user sends, user_inbox.go
+// what the user receives, user_keys.go idempotency keys, user_ratelimit.go
+// the rate limit), room*.go the public room and its roster. chat.go starts
+// the system; config.go, ids.go and dispatcher.go serve every actor.
+//
 //   - registry (one, "registry"): the map of user names to user-actor PIDs
 //     and the set of known names. It spawns and supervises user actors
-//     (supervision.go). It is on the path of a connection and of a user's
+//     (registry_supervision.go). It is on the path of a connection and of a user's
 //     first private message to each peer only: user actors cache peer PIDs.
 //   - user (one per name, "registry/NAME"): the user's session, inbox of
 //     unconfirmed private messages, rate limit and idempotency keys. The

@@ -55,7 +55,7 @@ func (r *registry) Receive(ctx actor.Context) {
 }
 
 // HandleFailure is the registry's supervision of its user actors (see
-// supervision.go). It runs on the registry's own goroutine, so a stop
+// registry_supervision.go). It runs on the registry's own goroutine, so a stop
 // decision takes effect before the registry handles anything else: from
 // then on, messages for that name wait for its next actor instead of being
 // lost with the stopping one's mailbox.

@@ -11,7 +11,7 @@ import (
 
 // welcomes renders welcome frames. A welcome lists up to 1,000 names, about
 // 12 KB, and every welcome shares the room's list until a name on it
-// changes (actors/roster.go), so the list is rendered once per change
+// changes (actors/room_roster.go), so the list is rendered once per change
 // instead of once per connection: rendering it was 11% of the server's CPU
 // while 15,000 connections were opened. The frames themselves are rendered
 // into pooled buffers that the write loop hands back (frame.pooled): they
