@@ -45,7 +45,7 @@ SOURCE_IPS=127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4
 # build_all builds the tool, chatd (if it exists yet) and the hub into $WORK.
 build_all() {
 	say "building chatbench"
-	"$GO" build -o "$WORK/chatbench" ./cmd/chatbench
+	(cd bench && "$GO" build -o "$WORK/chatbench" ./cmd/chatbench)
 	if [[ $("$GO" list -f '{{len .GoFiles}}' ./cmd/chatd 2>/dev/null || echo 0) != 0 ]]; then
 		say "building chatd"
 		"$GO" build -o "$WORK/chatd" ./cmd/chatd
