@@ -1,10 +1,10 @@
 # bench-lib.sh: shared by bench.sh and bench-scaling.sh (source it; not run).
 #
-# Builds cmd/chatbench, cmd/chatd (when it has Go files) and gorilla/websocket's
-# examples/chat hub (the baseline, copied from the module cache into a module
-# of its own), starts and stops the servers on loopback with core pinning, and
-# runs the tool, appending one JSON result per run to $RESULTS. Servers are
-# killed by PID on exit.
+# Builds chatbench (from its own module, bench/), cmd/chatd and
+# gorilla/websocket's examples/chat hub (the baseline, copied from the module
+# cache into a module of its own), starts and stops the servers on loopback
+# with core pinning, and runs the tool, appending one JSON result per run to
+# $RESULTS. Servers are killed by PID on exit.
 #
 # Environment: GO (default go); BENCH_KEEP=1 keeps the work directory.
 
@@ -15,7 +15,6 @@ GO=${GO:-go}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/chatbench.XXXXXX")
 RESULTS=$WORK/results.jsonl
 FAILED=0
-HAVE_CHATD=0
 HUB_PID= CHATD_PID= HUB_URL= CHATD_URL=
 
 say() { printf 'bench: %s\n' "$*" >&2; }
@@ -42,26 +41,21 @@ fi
 # fast ephemeral ports past ~10,000 connections to one server.
 SOURCE_IPS=127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4
 
-# build_all builds the tool, chatd (if it exists yet) and the hub into $WORK.
+# build_all builds the tool, chatd and the hub into $WORK.
 build_all() {
 	say "building chatbench"
-	"$GO" build -o "$WORK/chatbench" ./cmd/chatbench
-	if [[ $("$GO" list -f '{{len .GoFiles}}' ./cmd/chatd 2>/dev/null || echo 0) != 0 ]]; then
-		say "building chatd"
-		"$GO" build -o "$WORK/chatd" ./cmd/chatd
-		HAVE_CHATD=1
-	else
-		say "cmd/chatd has no Go files yet: benchmarking gorilla's hub only"
-	fi
+	(cd bench && "$GO" build -o "$WORK/chatbench" ./cmd/chatbench)
+	say "building chatd"
+	"$GO" build -o "$WORK/chatd" ./cmd/chatd
 	build_hub
 }
 
-# build_hub builds examples/chat of the gorilla/websocket version this module
-# requires. The example is a main package inside the library's module, so it
-# gets a go.mod of its own.
+# build_hub builds examples/chat of the gorilla/websocket version chatd is
+# built with (the main module's). The example is a main package inside the
+# library's module, so it gets a go.mod of its own.
 build_hub() {
 	local version dir
-	version=$("$GO" list -m -f '{{.Version}}' github.com/gorilla/websocket 2>/dev/null || echo v1.5.3)
+	version=$("$GO" list -m -f '{{.Version}}' github.com/gorilla/websocket)
 	dir=$("$GO" mod download -json "github.com/gorilla/websocket@$version" |
 		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')
 	say "building gorilla/websocket $version examples/chat hub"
@@ -96,8 +90,14 @@ await_listen() {
 	return 1
 }
 
-# start_servers starts a fresh hub and, if built, a fresh chatd.
+# start_servers starts a fresh hub and a fresh chatd.
 start_servers() {
+	start_hub
+	start_chatd
+}
+
+# start_hub starts the hub on a free port and waits until it listens.
+start_hub() {
 	local port
 	port=$(free_port)
 	(cd "$WORK/hub" && exec "${PIN_SERVER[@]}" ./hub -addr "127.0.0.1:$port") >>"$WORK/hub.log" 2>&1 &
@@ -105,8 +105,6 @@ start_servers() {
 	await_listen "$port" || { say "hub did not start"; tail "$WORK/hub.log" >&2; exit 1; }
 	HUB_URL="ws://127.0.0.1:$port/ws"
 	say "hub pid $HUB_PID on $HUB_URL"
-	((HAVE_CHATD)) || return 0
-	start_chatd
 }
 
 # start_chatd starts chatd on an ephemeral port and reads the address it logs.
@@ -184,11 +182,9 @@ bench() {
 	fi
 }
 
-# both ARGS...: the same run against chatd (if built) and the hub.
+# both ARGS...: the same run against chatd and the hub.
 both() {
-	if ((HAVE_CHATD)); then
-		bench chatd "$@"
-	fi
+	bench chatd "$@"
 	bench gorilla-hub "$@"
 }
 

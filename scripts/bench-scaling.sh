@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench-scaling.sh: how deliveries per second and memory per connection grow
-# with the number of clients (issue 5, "Scaling"), for chatd and gorilla's hub.
+# with the number of clients, for chatd and gorilla's hub.
 # For each N: fresh servers, an idle run (RSS per connection, connections per
 # second), then a fanout sweep (highest rate with zero loss and p99 < 100 ms,
 # and its deliveries per second). About ten minutes.

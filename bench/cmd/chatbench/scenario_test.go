@@ -133,7 +133,7 @@ func TestRefusedDialsAreCounted(t *testing.T) {
 	cr := newCrowd(crowdConfig{URL: s.url(), Protocol: protoChat}, ignoreFrames{}, time.Now,
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	defer cr.close()
-	// The fake refuses an empty user name with HTTP 400, as PROTOCOL.md says.
+	// The fake refuses an empty user name with HTTP 400, as docs/protocol.md says.
 	ds := cr.dial(context.Background(), []string{"ok", ""})
 	if ds.connected != 1 || ds.failed != 1 || ds.firstErr == nil {
 		t.Fatalf("dial stats %+v", ds)

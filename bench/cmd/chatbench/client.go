@@ -18,7 +18,7 @@ import (
 
 // Protocols the tool speaks.
 const (
-	protoChat = "chat"        // PROTOCOL.md: JSON frames, welcome first
+	protoChat = "chat"        // docs/protocol.md: JSON frames, welcome first
 	protoHub  = "gorilla-hub" // gorilla/websocket examples/chat: text lines
 )
 
@@ -228,7 +228,8 @@ func describeDialError(name string, resp *http.Response, err error) error {
 	return fmt.Errorf("dial %s: %s %q: %w", name, resp.Status, body, err)
 }
 
-// awaitWelcome reads the first frame, which PROTOCOL.md says is the welcome.
+// awaitWelcome reads the first frame, which docs/protocol.md says is the
+// welcome.
 func (cr *crowd) awaitWelcome(c *conn) error {
 	c.ws.SetReadDeadline(cr.now().Add(cr.cfg.Timeout))
 	defer c.ws.SetReadDeadline(time.Time{})

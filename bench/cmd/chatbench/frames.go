@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// The tool keeps its own minimal view of the wire (PROTOCOL.md) instead of
+// The tool keeps its own minimal view of the wire (docs/protocol.md) instead of
 // importing proto/wire: it must also speak to gorilla's example hub, which
 // relays arbitrary text lines, and it wants to inspect frames without decoding
 // them on the hot path.
@@ -123,7 +123,8 @@ func appendHubLine(b []byte, from string, d delivery, now time.Time) []byte {
 // frameKind classifies a server frame that is not one of our deliveries.
 type frameKind int
 
-// The server frames the tool tells apart (PROTOCOL.md, "Server to client").
+// The server frames the tool tells apart (docs/protocol.md, "Server to
+// client").
 const (
 	kindOther frameKind = iota
 	kindWelcome

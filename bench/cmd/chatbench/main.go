@@ -19,7 +19,7 @@ import (
 )
 
 const usage = `chatbench drives a chat server over real WebSocket connections and reports
-throughput, loss, latency and CPU (see PROTOCOL.md; issue 5).
+throughput, loss, latency and CPU (the chat protocol: docs/protocol.md).
 
   chatbench [flags]                 run one scenario, print a table (or -json)
   chatbench -report [-baseline L] FILE...
@@ -147,7 +147,7 @@ func bindFlags(fs *flag.FlagSet) *options {
 	o := &options{}
 	c := &o.cfg
 	fs.StringVar(&o.url, "url", "", "server endpoint (default ws://127.0.0.1:8000/chat, or ws://127.0.0.1:8080/ws for -protocol gorilla-hub)")
-	fs.StringVar(&c.Protocol, "protocol", protoChat, "wire protocol: chat (PROTOCOL.md) or gorilla-hub (gorilla/websocket examples/chat)")
+	fs.StringVar(&c.Protocol, "protocol", protoChat, "wire protocol: chat (docs/protocol.md) or gorilla-hub (gorilla/websocket examples/chat)")
 	fs.StringVar(&c.Scenario, "scenario", scenarioFanout, "fanout, dm, idle or drain")
 	fs.StringVar(&c.Label, "label", "", "name of the server in reports (e.g. chatd, gorilla-hub)")
 	fs.StringVar(&c.Prefix, "prefix", "bench", "user names are PREFIX-0 .. PREFIX-(n-1); use a different one per tool process")

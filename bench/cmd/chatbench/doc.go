@@ -1,9 +1,16 @@
 // Command chatbench is the project's load tool: it drives a running chat
-// server over real WebSocket connections (PROTOCOL.md, or the plain-text
+// server over real WebSocket connections (docs/protocol.md, or the plain-text
 // lines of gorilla/websocket's examples/chat hub, the baseline) and reports
 // offered and delivered rates, deliveries per second, loss, send-to-receive
 // latency percentiles, its own CPU use and, given the server's PID, the
 // server's CPU per delivery and memory per connection.
+//
+// It is a module of its own, github.com/actorchat/chat/bench, because users
+// of the chat server never need it: the server's go build ./... and go install
+// ./cmd/... do not reach it. It imports nothing of the server's (frames.go
+// keeps its own view of the wire), so it depends only on gorilla/websocket.
+// make bench builds it with chatd and gorilla's hub and runs the default set
+// (scripts/bench.sh); make chatbench puts it in bin/ for runs by hand.
 //
 // Every message text carries its window's run id, the sender index, a
 // per-sender sequence number and the send time in Unix nanoseconds; receivers

@@ -18,8 +18,8 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// fakeServer implements just enough of PROTOCOL.md (welcome, presence, say
-// with receipts and broadcast, dm with an offline queue, who) -- or, with
+// fakeServer implements just enough of docs/protocol.md (welcome, presence,
+// say with receipts and broadcast, dm with an offline queue, who) -- or, with
 // hub set, gorilla's hub (every line relayed to everyone, queued lines joined
 // by '\n') -- and can drop every k-th delivery or delay all of them, so tests
 // know exactly what the tool should report.
