@@ -11,7 +11,7 @@ USER      ?= $(shell whoami)
 ACTOR_DIR  = $(shell $(GO) list -m -f '{{.Dir}}' github.com/asynkron/protoactor-go)/actor
 PROTOC    ?= protoc
 
-.PHONY: run client test vet layering proto proto-check fuzz bench bench-scaling build chatbench clean
+.PHONY: run client test vet lint layering proto proto-check fuzz bench bench-scaling build chatbench clean
 
 ## run: start the server on $(ADDR) (data in ./data); Ctrl-C stops it gracefully
 run:
@@ -36,6 +36,13 @@ chatbench:
 test: vet layering proto-check
 	$(GO) test -race -count=1 -timeout 10m ./...
 	cd bench && $(GO) test -race -count=1 -timeout 10m ./...
+
+## lint: golangci-lint (.golangci.yml), pinned in tools/go.mod rather than
+## go.mod so that its dependencies cannot raise the versions the server
+## builds with; `go tool` builds it from the module cache on first use
+lint:
+	$(GO) tool -modfile=tools/go.mod golangci-lint run ./...
+	cd bench && $(GO) tool -modfile=../tools/go.mod golangci-lint run --config ../.golangci.yml ./...
 
 vet:
 	$(GO) vet ./...
