@@ -2,6 +2,7 @@ package client
 
 import (
 	"sort"
+	"time"
 
 	"golang.org/x/time/rate"
 )
@@ -21,10 +22,11 @@ import (
 // A refusal for rate happens all the same now and then (more jitter than
 // that, a server with a stricter limit than it announced). The request is
 // still pending, so the client sends it again on the same connection, ahead
-// of what is queued after it, and charges its own bucket one more token for
-// the refusal, which brings it back behind the server's. The refusal is not
-// shown: the request has not failed, it is late. A server that refuses for
-// rate without having announced a limit gets fallbackRate from then on.
+// of what is queued after it. The refusal says the server's bucket is empty,
+// so the client empties its own (it does not go below empty: many refusals
+// at once say no more than one). The refusal is not shown: the request has
+// not failed, it is late. A server that refuses for rate without having
+// announced a limit gets fallbackRate from then on.
 // Messages sent again can reach others after messages sent after them; the
 // sender's own screen keeps its order (order.go).
 
@@ -87,9 +89,19 @@ func (c *Client) retry(cn *connection, ref string) bool {
 	if c.pace.lim == nil {
 		c.pace.lim = rate.NewLimiter(fallbackRate, 1)
 	}
-	c.pace.lim.Reserve() // the refusal costs a token here too
+	empty(c.pace.lim)
 	i := sort.Search(len(cn.retries), func(i int) bool { return cn.retries[i].seq > req.seq })
 	cn.retries = append(cn.retries[:i], append([]*Request{req}, cn.retries[i:]...)...)
 	cn.poke()
 	return true
+}
+
+// empty takes every whole token there is from lim, so that the next send
+// waits for a token to grow, as on the server that refused; an empty
+// bucket stays as it is.
+func empty(lim *rate.Limiter) {
+	now := time.Now()
+	if n := int(lim.TokensAt(now)); n > 0 {
+		lim.ReserveN(now, n)
+	}
 }

@@ -140,3 +140,17 @@ func TestClientPaceFollowsTheWelcome(t *testing.T) {
 		t.Error("still paced after a welcome without a limit")
 	}
 }
+
+// A refusal empties the client's bucket, and more refusals at once do not
+// put it in debt: one message a second after a burst of refusals still
+// means the next send within a second, not one per refusal later.
+func TestRefusalsEmptyTheBucketOnce(t *testing.T) {
+	t.Parallel()
+	lim := rate.NewLimiter(1, 5)
+	for range 10 {
+		empty(lim)
+	}
+	if tokens := lim.Tokens(); tokens < -0.01 || tokens >= 1 {
+		t.Errorf("%.2f tokens after ten refusals, want an empty bucket (0 to 1)", tokens)
+	}
+}
