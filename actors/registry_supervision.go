@@ -74,7 +74,7 @@ func (b restartBudget) decide(rs *actor.RestartStatistics) (int, actor.Directive
 
 // afterStop tells the operator what a stop means for the user: the
 // actor's own stopping handler closes the connection, if there is one.
-const afterStop = "closed if open (error internal, close 1011); the next one starts a fresh actor from the store"
+const afterStop = "closed if open: error internal, close 1011; a reconnect starts a fresh actor from the store"
 
 // log writes the warning for one decision about user's actor, for example
 //

@@ -84,3 +84,23 @@ func TestE2EUnknownCommandIsTheServersToRefuse(t *testing.T) {
 		t.Errorf("the server's unknown_command is not shown:\n%s", out.String())
 	}
 }
+
+// Past the restart limit the supervisor stops alice's actor and the server
+// closes her connection with an internal error; line mode reconnects, its
+// unanswered request is answered by the fresh actor, and the run counts as
+// a success: nothing alice sent was refused.
+func TestE2ESupervisorStopIsNotARefusal(t *testing.T) {
+	log := &syncBuffer{}
+	url := e2eServer(t, withFaults(log), func(c *actors.Config) { c.RestartLimit = 1 })
+	lines := e2eRunLines(t, e2eConfig(url, "alice"), "/debug panic\n/debug panic\n/who\n")
+
+	stop := `level=WARN msg="user actor failed too often; stopping it" user=alice failures=2 limit=1 window=1m`
+	if !strings.Contains(log.String(), stop) {
+		t.Errorf("the server's log does not show the stop %s:\n%s", stop, log.String())
+	}
+	for _, want := range []string{"*** reconnected as alice; 1 online: alice", "*** 1 online: alice"} {
+		if n := e2eCount(lines, want); n != 1 {
+			t.Errorf("%d lines %q, want 1; output:\n%s", n, want, strings.Join(lines, "\n"))
+		}
+	}
+}

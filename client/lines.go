@@ -64,12 +64,17 @@ func RunLines(ctx context.Context, cfg Config, in io.Reader, out io.Writer) erro
 
 // isRefusal reports whether ev is an error refusing something this client
 // sent: a request (matched by ref), or a command line passed to the server
-// (those carry no ref). A session takeover is not: Run reports it.
+// (those carry no ref). The errors that end a session carry no ref either
+// and are not: Run reports a takeover, and after an internal error the
+// client reconnects and its requests are answered on the next connection.
 func isRefusal(ev Event) bool {
 	if ev.Frame.Type != "error" {
 		return false
 	}
-	return ev.Request != nil || (ev.Frame.Ref == nil && ev.Frame.Code != wire.CodeSessionReplaced)
+	if ev.Request != nil {
+		return true
+	}
+	return ev.Frame.Ref == nil && ev.Frame.Code != wire.CodeSessionReplaced && ev.Frame.Code != wire.CodeInternal
 }
 
 // feed handles lines until they end or ask to quit. It returns Run's

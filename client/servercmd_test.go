@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/actorchat/chat/proto/wire"
 )
 
 // Commands this client does not know go to the server as the plain-text
@@ -71,5 +73,28 @@ func TestClientSendsServerCommandOnce(t *testing.T) {
 	send(t, c, Command{Kind: CmdWho})
 	if f := third.expect(t); f.Type != "who" {
 		t.Errorf("first frame on the third connection: %+v, want the who (the command line went out already)", f)
+	}
+}
+
+func TestIsRefusal(t *testing.T) {
+	t.Parallel()
+	ref := "r9"
+	req := &Request{Ref: ref}
+	tests := []struct {
+		name string
+		ev   Event
+		want bool
+	}{
+		{"a request refused", Event{Frame: wire.ServerFrame{Type: "error", Ref: &ref, Code: wire.CodeUnknownUser}, Request: req}, true},
+		{"a command line refused", Event{Frame: wire.ServerFrame{Type: "error", Code: wire.CodeUnknownCommand}}, true},
+		{"a ref of no request of ours", Event{Frame: wire.ServerFrame{Type: "error", Ref: &ref, Code: wire.CodeBadRequest}}, false},
+		{"the session taken over", Event{Frame: wire.ServerFrame{Type: "error", Code: wire.CodeSessionReplaced}}, false},
+		{"the session ended by the server", Event{Frame: wire.ServerFrame{Type: "error", Code: wire.CodeInternal}}, false},
+		{"a receipt", Event{Frame: wire.ServerFrame{Type: "sent", Ref: &ref}, Request: req}, false},
+	}
+	for _, tt := range tests {
+		if got := isRefusal(tt.ev); got != tt.want {
+			t.Errorf("%s: isRefusal = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
