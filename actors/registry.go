@@ -54,26 +54,6 @@ func (r *registry) Receive(ctx actor.Context) {
 	}
 }
 
-// HandleFailure is the registry's supervision of its user actors (see
-// registry_supervision.go). It runs on the registry's own goroutine, so a stop
-// decision takes effect before the registry handles anything else: from
-// then on, messages for that name wait for its next actor instead of being
-// lost with the stopping one's mailbox.
-func (r *registry) HandleFailure(system *actor.ActorSystem, sup actor.Supervisor, child *actor.PID,
-	rs *actor.RestartStatistics, reason, _ any) {
-	d := r.budget.decide(rs)
-	publishSupervision(system, child, reason, d)
-	if d == actor.StopDirective {
-		if name, ok := r.names[child.Id]; ok {
-			delete(r.users, name)
-			r.stopping[name] = nil
-		}
-		sup.StopChildren(child)
-		return
-	}
-	sup.RestartChildren(child)
-}
-
 // load restores the known names, so unknown_user survives restarts.
 func (r *registry) load() {
 	names, err := r.deps.store.Users()

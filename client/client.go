@@ -63,6 +63,7 @@ type Client struct {
 	cancel   context.CancelFunc // stops Run between connections
 	everConn bool               // a welcome has arrived before
 	welcome  chan struct{}      // closed at the first welcome
+	pace     pacer              // the pace of say and dm frames (pace.go)
 
 	// Guarded by emitMu, which also keeps handler calls one at a time.
 	emitMu  sync.Mutex
@@ -118,7 +119,12 @@ func randomPrefix() string {
 // Send sends a say, dm or who, or keeps it until there is a connection. A
 // say or dm gets an idempotency key; all get a ref. Each is kept until the
 // server answers it and sent again, unchanged, after every reconnect until
-// then, so a network failure neither loses nor doubles it.
+// then, so a network failure neither loses nor doubles it. Say and dm are
+// written at the pace the server announced (pace.go).
+//
+// A CmdServer line is sent as it is, once: on the connection that is up,
+// or on the next one. The server answers it without a ref, so nothing is
+// kept for an answer, and a connection lost before it is written loses it.
 func (c *Client) Send(cmd Command) (*Request, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -129,21 +135,38 @@ func (c *Client) Send(cmd Command) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
+	if req.Ref == "" && c.conn != nil {
+		c.conn.enqueue(req.out())
+		return req, nil
+	}
 	c.pending.push(req)
 	if c.pending.len() == 1 {
 		c.idle = make(chan struct{})
 	}
 	if c.conn != nil {
-		c.conn.enqueue(req.frame)
+		c.conn.enqueue(req.out())
 	}
 	return req, nil
+}
+
+// settleIdle closes idle if no request waits any more and it is still
+// open. Called with mu held.
+func (c *Client) settleIdle() {
+	if c.pending.len() > 0 {
+		return
+	}
+	select {
+	case <-c.idle:
+	default:
+		close(c.idle)
+	}
 }
 
 // newRequest builds the request and frame for cmd. Called with mu held.
 func (c *Client) newRequest(cmd Command) (*Request, error) {
 	c.nextRef++
 	n := strconv.FormatUint(c.nextRef, 10)
-	req := &Request{Ref: "r" + n, Command: cmd}
+	req := &Request{Ref: "r" + n, Command: cmd, seq: c.nextRef}
 	f := wire.ClientFrame{Ref: &req.Ref}
 	switch cmd.Kind {
 	case CmdSay:
@@ -152,14 +175,18 @@ func (c *Client) newRequest(cmd Command) (*Request, error) {
 		f.Type, f.To, f.Text = "dm", cmd.To, cmd.Text
 	case CmdWho:
 		f.Type, f.After = "who", cmd.After
+	case CmdServer:
+		req.Ref, req.frame = "", []byte(cmd.Text)
 	default:
 		return nil, fmt.Errorf("nothing to send for this command")
 	}
-	if cmd.Kind != CmdWho {
+	if cmd.Kind == CmdSay || cmd.Kind == CmdDM {
 		req.Key = c.keyPrefix + "-" + n
 		f.Key = req.Key
 	}
-	req.frame = f.Encode()
+	if req.frame == nil {
+		req.frame = f.Encode()
+	}
 	if len(req.frame) > c.cfg.MaxFrame {
 		return nil, fmt.Errorf("message too long: %d bytes encoded, the limit is %d", len(req.frame), c.cfg.MaxFrame)
 	}
@@ -174,8 +201,8 @@ func (c *Client) complete(ref string) *Request {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	req := c.pending.take(ref)
-	if req != nil && c.pending.len() == 0 {
-		close(c.idle)
+	if req != nil {
+		c.settleIdle()
 	}
 	return req
 }

@@ -409,23 +409,23 @@ func TestRunLinesJSONPrintsRawFrames(t *testing.T) {
 	cfg.Notices = notices
 	out := newLineWriter()
 	done := make(chan error, 1)
-	go func() { done <- RunLines(context.Background(), cfg, strings.NewReader("hi\n/nope\n"), out) }()
+	go func() { done <- RunLines(context.Background(), cfg, strings.NewReader("hi\n/nope\n/dm bob\n"), out) }()
 	fc := fs.accept()
 	go fc.respond(t, false)
 	err := <-done
-	if err == nil || !strings.Contains(err.Error(), "1 request(s) refused") {
-		t.Errorf("RunLines = %v, want the unknown command counted as refused", err)
+	if err == nil || !strings.Contains(err.Error(), "2 request(s) refused") {
+		t.Errorf("RunLines = %v, want the server's refusal of /nope and the local one of /dm counted", err)
 	}
 	lines := out.all()
-	if len(lines) != 3 {
-		t.Fatalf("got %d lines, want welcome, sent and message:\n%s", len(lines), strings.Join(lines, "\n"))
+	if len(lines) != 4 {
+		t.Fatalf("got %d lines, want welcome, sent, message and error:\n%s", len(lines), strings.Join(lines, "\n"))
 	}
 	for _, line := range lines {
 		if _, err := wire.ParseServerFrame([]byte(line)); err != nil {
 			t.Errorf("output line %q is not a server frame: %v", line, err)
 		}
 	}
-	if notices.count("unknown command /nope") != 1 {
+	if notices.count("usage: /dm") != 1 {
 		t.Errorf("local error not on the notices writer: %q", notices.all())
 	}
 }

@@ -24,6 +24,12 @@ const (
 	CmdHelp
 	// CmdQuit is "/quit": close the connection and exit.
 	CmdQuit
+	// CmdServer is a command this client does not know, such as "/debug
+	// panic": it is sent to the server as the plain-text line it is (the
+	// protocol accepts those), and the server carries it out or answers
+	// unknown_command. The server answers such a line without a ref, so
+	// it is sent once and not kept for an answer.
+	CmdServer
 )
 
 // Command is one parsed line of user input.
@@ -32,7 +38,8 @@ type Command struct {
 	Kind CommandKind
 	// To is the folded recipient of a CmdDM.
 	To string
-	// Text is the message of a CmdSay or CmdDM, exactly as typed.
+	// Text is the message of a CmdSay or CmdDM, exactly as typed, or the
+	// whole line of a CmdServer.
 	Text string
 	// After is the folded name a CmdWho pages on from; empty for the start.
 	After string
@@ -45,16 +52,21 @@ const HelpText = `commands:
   /who [after]       list who is online (after a name, to page on)
   /help              show this help
   /quit              leave (Ctrl-D works too)
-  //text             send "/text" to everyone`
+  //text             send "/text" to everyone
+  /<other> ...       any other command goes to the server as typed, e.g.
+                     /debug panic (a server started with -debug-faults);
+                     the server answers unknown_command if it has none`
 
 // blanks are the characters that separate words in a command line.
 const blanks = " \t"
 
 // ParseCommand parses one line of input (a trailing "\n" or "\r\n" is
 // removed). It returns an error, meant to be shown to the user as one line,
-// for an unknown command or a command used wrongly; nothing should be sent
-// then. Command names are case-insensitive, as on the server; a line
-// starting with "//" is a public message starting with "/".
+// for a command of this client used wrongly; nothing should be sent then.
+// A command it does not know is a CmdServer: the server has commands of its
+// own (and may gain more), and it, not this client, says which it knows.
+// Command names are case-insensitive, as on the server; a line starting
+// with "//" is a public message starting with "/".
 func ParseCommand(line string) (Command, error) {
 	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 	if strings.TrimSpace(line) == "" {
@@ -77,7 +89,7 @@ func ParseCommand(line string) (Command, error) {
 	case "quit", "exit":
 		return Command{Kind: CmdQuit}, nil
 	}
-	return Command{}, fmt.Errorf("unknown command /%s (try /help)", name)
+	return Command{Kind: CmdServer, Text: line}, nil
 }
 
 // parseDM parses the arguments of /dm: a name, blanks, then the text, which

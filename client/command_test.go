@@ -35,9 +35,12 @@ func TestParseCommand(t *testing.T) {
 		{line: "/?", want: Command{Kind: CmdHelp}},
 		{line: "/quit", want: Command{Kind: CmdQuit}},
 		{line: "/Exit", want: Command{Kind: CmdQuit}},
-		{line: "/dmbob hi", wantErr: "unknown command /dmbob"},
-		{line: "/nick alice", wantErr: "unknown command /nick"},
-		{line: "/", wantErr: "unknown command"},
+		// Commands this client does not know are the server's to answer.
+		{line: "/debug panic", want: Command{Kind: CmdServer, Text: "/debug panic"}},
+		{line: "/DEBUG  Panic \r\n", want: Command{Kind: CmdServer, Text: "/DEBUG  Panic "}},
+		{line: "/dmbob hi", want: Command{Kind: CmdServer, Text: "/dmbob hi"}},
+		{line: "/nick alice", want: Command{Kind: CmdServer, Text: "/nick alice"}},
+		{line: "/", want: Command{Kind: CmdServer, Text: "/"}},
 	}
 	for _, tt := range tests {
 		got, err := ParseCommand(tt.line)

@@ -60,12 +60,19 @@ type Config struct {
 	IdleTimeout time.Duration
 	// CloseTimeout bounds the closing handshake after Close. Zero means 1s.
 	CloseTimeout time.Duration
-	// DrainTimeout is how long line mode waits at the end of its input for
-	// the receipts of what it sent. Zero means 5s.
+	// DrainTimeout is how long line mode, at the end of its input, waits
+	// for the next answer to what it sent: it waits as long as answers keep
+	// coming (a long pipe goes at the server's pace), and gives up after
+	// this long without one. Zero means 5s.
 	DrainTimeout time.Duration
 	// Grace is how long line mode keeps listening after the last receipt,
 	// so that replies to what it sent can arrive. Zero means 300ms.
 	Grace time.Duration
+	// OrderWait bounds how long the user interfaces hold the line showing
+	// one of the user's requests (a dm's receipt, say) while an earlier
+	// request is still unanswered, so that the user's lines show in the
+	// order they were sent. Zero means 2s.
+	OrderWait time.Duration
 	// MaxFrame is the largest frame the client sends; a longer message is
 	// refused locally, since the server would close the connection over it
 	// and every resend. Zero means 16384, the server's default limit.
@@ -127,6 +134,7 @@ func (cfg *Config) durationDefaults() {
 	def(&cfg.CloseTimeout, time.Second)
 	def(&cfg.DrainTimeout, 5*time.Second)
 	def(&cfg.Grace, 300*time.Millisecond)
+	def(&cfg.OrderWait, 2*time.Second)
 }
 
 // dialURL is the URL to dial: Server with the path defaulted and the user

@@ -23,24 +23,61 @@ const maxServerFrame = 8 << 20
 // connection is one WebSocket connection and its outbound queue.
 type connection struct {
 	// Set at construction.
-	ws   *websocket.Conn
-	wake chan struct{} // capacity 1: the write loop has something to do
-	done chan struct{} // closed when the read loop has ended
+	ws       *websocket.Conn
+	wake     chan struct{}   // capacity 1: the write loop has something to do
+	ctx      context.Context // done when the read loop has ended
+	end      context.CancelFunc
+	welcomed chan struct{} // closed when the welcome, and with it the pace, has arrived
 
 	// Guarded by Client.mu.
-	queue    [][]byte // frames waiting for the write loop, oldest first
-	closeReq bool     // write a close frame after the queue
+	queue    []outFrame // frames waiting for the write loop, oldest first
+	retries  []*Request // refused as rate_limited: written again before the queue, oldest first
+	closeReq bool       // write a close frame after the queue
+}
+
+// outFrame is a frame waiting to be written.
+type outFrame struct {
+	data  []byte
+	paced bool // a say or dm: written at the pace of the server's rate limit
 }
 
 // newConnection wraps ws.
 func newConnection(ws *websocket.Conn) *connection {
-	return &connection{ws: ws, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	ctx, end := context.WithCancel(context.Background())
+	return &connection{ws: ws, wake: make(chan struct{}, 1), ctx: ctx, end: end, welcomed: make(chan struct{})}
 }
 
 // enqueue adds a frame for the write loop. Called with Client.mu held.
-func (cn *connection) enqueue(frame []byte) {
-	cn.queue = append(cn.queue, frame)
+func (cn *connection) enqueue(f outFrame) {
+	cn.queue = append(cn.queue, f)
 	cn.poke()
+}
+
+// next takes the frame to write next: a retry first, else the oldest
+// queued frame. It reports false when there is none. Called with
+// Client.mu held.
+func (cn *connection) next() (outFrame, bool) {
+	if len(cn.retries) > 0 {
+		req := cn.retries[0]
+		cn.retries = cn.retries[1:]
+		return req.out(), true
+	}
+	if len(cn.queue) == 0 {
+		return outFrame{}, false
+	}
+	f := cn.queue[0]
+	cn.queue = cn.queue[1:]
+	return f, true
+}
+
+// markWelcomed records that the welcome has arrived; a second one changes
+// nothing. Run goroutine.
+func (cn *connection) markWelcomed() {
+	select {
+	case <-cn.welcomed:
+	default:
+		close(cn.welcomed)
+	}
 }
 
 // requestClose asks the write loop to close with 1000 after the queue, and
@@ -118,9 +155,11 @@ func (c *Client) attach(cn *connection) bool {
 	if n := min(c.cfg.History, wire.MaxHistoryLimit); n > 0 {
 		c.historyN++
 		c.historyRef = "h" + strconv.FormatUint(c.historyN, 10)
-		cn.queue = append(cn.queue, wire.ClientFrame{Type: "history", Limit: n, Ref: &c.historyRef}.Encode())
+		cn.queue = append(cn.queue, outFrame{data: wire.ClientFrame{Type: "history", Limit: n, Ref: &c.historyRef}.Encode()})
 	}
 	cn.queue = append(cn.queue, c.pending.frames()...)
+	c.pending.dropOneShots() // queued now, and nothing will answer them
+	c.settleIdle()
 	c.conn = cn
 	if c.closing {
 		cn.requestClose(c.cfg.CloseTimeout)
@@ -134,7 +173,7 @@ func (c *Client) detach(cn *connection) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.conn = nil
-	close(cn.done)
+	cn.end()
 }
 
 // abort ends the connection when the context does: a best-effort close
@@ -153,7 +192,7 @@ func (c *Client) writeLoop(cn *connection) {
 	defer ping.Stop()
 	for {
 		select {
-		case <-cn.done:
+		case <-cn.ctx.Done():
 			return
 		case <-ping.C:
 			if c.write(cn.ws, websocket.PingMessage, nil) != nil {
@@ -168,26 +207,32 @@ func (c *Client) writeLoop(cn *connection) {
 	}
 }
 
-// flush writes what is queued on cn and, if asked, the close frame. It
+// flush writes what is queued on cn, retries first, say and dm at the
+// server's pace, and then, if asked, the close frame. It takes one frame
+// at a time, so that a retry queued meanwhile goes before newer frames. It
 // reports whether the loop should go on.
 func (c *Client) flush(cn *connection) bool {
-	c.mu.Lock()
-	frames, closing := cn.queue, cn.closeReq
-	cn.queue = nil
-	c.mu.Unlock()
-	for _, f := range frames {
-		if err := c.write(cn.ws, websocket.TextMessage, f); err != nil {
+	for {
+		c.mu.Lock()
+		f, ok := cn.next()
+		closing := cn.closeReq
+		c.mu.Unlock()
+		switch {
+		case !ok && closing:
+			msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+			_ = c.write(cn.ws, websocket.CloseMessage, msg)
+			return false
+		case !ok:
+			return true
+		case f.paced && !c.awaitPace(cn):
+			return false
+		}
+		if err := c.write(cn.ws, websocket.TextMessage, f.data); err != nil {
 			c.cfg.Logger.Debug("write failed", "err", err)
 			_ = cn.ws.Close()
 			return false
 		}
 	}
-	if closing {
-		msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
-		_ = c.write(cn.ws, websocket.CloseMessage, msg)
-		return false
-	}
-	return true
 }
 
 // write writes one message with the write deadline.
@@ -215,13 +260,14 @@ func (c *Client) readLoop(cn *connection) error {
 			return err
 		}
 		alive()
-		c.dispatch(data)
+		c.dispatch(cn, data)
 	}
 }
 
-// dispatch turns one server frame into an event, dropping messages already
-// shown and the quiet failure of a history request to an older server.
-func (c *Client) dispatch(data []byte) {
+// dispatch turns one server frame of cn into an event, dropping messages
+// already shown, the quiet failure of a history request to an older server
+// and refusals for rate, which it sends again (pace.go).
+func (c *Client) dispatch(cn *connection, data []byte) {
 	f, err := wire.ParseServerFrame(data)
 	if err != nil {
 		c.cfg.Logger.Warn("unparsable frame from server", "err", err, "frame", string(data))
@@ -231,6 +277,8 @@ func (c *Client) dispatch(data []byte) {
 	switch f.Type {
 	case "welcome":
 		c.welcomed = true
+		c.setPace(f.MsgRate, f.MsgBurst)
+		cn.markWelcomed()
 		ev.Reconnect = c.markConnected()
 		c.emitNow(ev) // the first frame: nothing is held before it
 		return
@@ -246,7 +294,7 @@ func (c *Client) dispatch(data []byte) {
 	case "sent", "users":
 		ev.Request = c.complete(refOf(f))
 	case "error":
-		if !c.errorEvent(&ev) {
+		if !c.errorEvent(cn, &ev) {
 			return
 		}
 	}
@@ -279,12 +327,16 @@ func (c *Client) fresh(msgs []wire.ServerFrame) []wire.ServerFrame {
 
 // errorEvent completes the request an error refuses and reports whether the
 // error is worth showing: a refused history request is not (an older server
-// without history).
-func (c *Client) errorEvent(ev *Event) bool {
+// without history), nor a refusal for rate, which is sent again instead.
+func (c *Client) errorEvent(cn *connection, ev *Event) bool {
 	ref := refOf(ev.Frame)
 	if ref != "" && ref == c.historyRef {
 		c.cfg.Logger.Debug("history refused", "code", ev.Frame.Code, "message", ev.Frame.Message)
 		c.release(nil)
+		return false
+	}
+	if ev.Frame.Code == wire.CodeRateLimited && c.retry(cn, ref) {
+		c.cfg.Logger.Debug("rate limited; sending again", "ref", ref)
 		return false
 	}
 	if ev.Frame.Code == wire.CodeSessionReplaced {

@@ -31,14 +31,19 @@ import (
 const e2eWait = 5 * time.Second
 
 // e2eServer starts the real chat server and returns its WebSocket URL. It
-// is shut down when the test ends.
-func e2eServer(t *testing.T) string {
+// is shut down when the test ends. tune, when given, changes the actors'
+// configuration (a logger of the test's, fault injection).
+func e2eServer(t *testing.T, tune ...func(*actors.Config)) string {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	chat, err := actors.Start(actors.Config{
+	cfg := actors.Config{
 		Store: store.NewMemory(store.Config{}), Logger: logger,
 		Render: server.Render,
-	})
+	}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	chat, err := actors.Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

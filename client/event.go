@@ -3,9 +3,11 @@ package client
 import "github.com/actorchat/chat/proto/wire"
 
 // Request is a say, dm or who the client has sent or will send, kept until
-// the server answers it.
+// the server answers it; or a command for the server (CmdServer), sent once
+// as a plain-text line and not kept.
 type Request struct {
 	// Ref is the ref the frame carries; the server echoes it in the answer.
+	// Empty for a CmdServer line, which carries none.
 	Ref string
 	// Key is the idempotency key of a say or dm; empty for who.
 	Key string
@@ -14,6 +16,14 @@ type Request struct {
 
 	// frame is the encoded frame, sent again unchanged after a reconnect.
 	frame []byte
+	// seq counts requests in the order they were made.
+	seq uint64
+}
+
+// out is the request's frame for the write loop: a say or dm is paced,
+// since those are what the server's rate limit counts.
+func (r *Request) out() outFrame {
+	return outFrame{data: r.frame, paced: r.Command.Kind == CmdSay || r.Command.Kind == CmdDM}
 }
 
 // Event is something for the user interface to show: a server frame (with

@@ -28,6 +28,7 @@ type fakeServer struct {
 	url    string
 	conns  chan *fakeConn // every accepted connection, in order
 	refuse string         // when set, dials get HTTP 400 with this reason
+	extra  string         // when set, more welcome fields: `,"msg_rate":10`
 
 	mu  sync.Mutex
 	all []*fakeConn // every connection, closed at cleanup
@@ -69,13 +70,14 @@ func (fs *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
 	fs.mu.Lock()
 	fs.all = append(fs.all, fc)
 	fs.mu.Unlock()
-	fc.sendRaw(fs.t, fmt.Sprintf(`{"type":"welcome","user":%q,"users":[%q],"online":1,"ts":"2026-11-28T12:00:00.000Z"}`, fc.user, fc.user))
+	fc.sendRaw(fs.t, fmt.Sprintf(`{"type":"welcome","user":%q,"users":[%q],"online":1,"ts":"2026-11-28T12:00:00.000Z"%s}`, fc.user, fc.user, fs.extra))
 	fs.conns <- fc
 	fc.readFrames(fs.t)
 }
 
 // readFrames decodes the client's frames into fc.in until the connection
-// ends, then reports why on fc.closed.
+// ends, then reports why on fc.closed. A plain-text line comes as a frame
+// with no Type and the line as its Text.
 func (fc *fakeConn) readFrames(t *testing.T) {
 	defer close(fc.in)
 	for {
@@ -85,7 +87,9 @@ func (fc *fakeConn) readFrames(t *testing.T) {
 			return
 		}
 		var f wire.ClientFrame
-		if err := json.Unmarshal(data, &f); err != nil {
+		if !strings.HasPrefix(string(data), "{") {
+			f.Text = string(data)
+		} else if err := json.Unmarshal(data, &f); err != nil {
 			t.Errorf("client sent a frame that is not JSON: %q", data)
 			continue
 		}
@@ -152,33 +156,56 @@ func (fc *fakeConn) closeWith(code int, text string) {
 
 // respond answers the client's frames the way the real server would, until
 // the connection ends: say (receipt and the public copy), dm (receipt,
-// queued), who, and history (refused with bad_request when oldServer, as a
-// server without history would). Run it in its own goroutine.
+// queued), who, history (refused with bad_request when oldServer, as a
+// server without history would), and plain-text lines (unknown_command,
+// except /debug panic, which gets no answer, as from an actor that failed).
+// Run it in its own goroutine.
 func (fc *fakeConn) respond(t *testing.T, oldServer bool) {
 	n := 0
 	for f := range fc.in {
 		n++
-		ref := ""
-		if f.Ref != nil {
-			ref = *f.Ref
+		if f.Type == "history" && oldServer {
+			fc.sendRaw(t, fmt.Sprintf(`{"type":"error","ref":%q,"code":"bad_request","message":"unknown type \"history\""}`, refOfClient(f)))
+			continue
 		}
-		ts := "2026-11-28T12:00:01.000Z"
-		switch f.Type {
-		case "say":
-			fc.sendRaw(t, fmt.Sprintf(`{"type":"sent","ref":%q,"id":"m%d","ts":%q}`, ref, n, ts))
-			fc.sendRaw(t, fmt.Sprintf(`{"type":"message","id":"m%d","kind":"public","from":%q,"text":%q,"ts":%q}`, n, fc.user, f.Text, ts))
-		case "dm":
-			fc.sendRaw(t, fmt.Sprintf(`{"type":"sent","ref":%q,"id":"m%d","ts":%q,"queued":true}`, ref, n, ts))
-		case "who":
-			fc.sendRaw(t, fmt.Sprintf(`{"type":"users","ref":%q,"users":["alice","bob"],"online":2}`, ref))
-		case "history":
-			if oldServer {
-				fc.sendRaw(t, fmt.Sprintf(`{"type":"error","ref":%q,"code":"bad_request","message":"unknown type \"history\""}`, ref))
-			} else {
-				fc.sendRaw(t, fmt.Sprintf(`{"type":"history","ref":%q,"messages":[]}`, ref))
-			}
+		for _, js := range answers(f, n, fc.user) {
+			fc.sendRaw(t, js)
 		}
 	}
+}
+
+// answers returns the frames the real server would answer f with, the nth
+// frame of a connection of user.
+func answers(f wire.ClientFrame, n int, user string) []string {
+	ref := refOfClient(f)
+	ts := "2026-11-28T12:00:01.000Z"
+	switch f.Type {
+	case "say":
+		return []string{
+			fmt.Sprintf(`{"type":"sent","ref":%q,"id":"m%d","ts":%q}`, ref, n, ts),
+			fmt.Sprintf(`{"type":"message","id":"m%d","kind":"public","from":%q,"text":%q,"ts":%q}`, n, user, f.Text, ts),
+		}
+	case "dm":
+		return []string{fmt.Sprintf(`{"type":"sent","ref":%q,"id":"m%d","ts":%q,"queued":true}`, ref, n, ts)}
+	case "who":
+		return []string{fmt.Sprintf(`{"type":"users","ref":%q,"users":["alice","bob"],"online":2}`, ref)}
+	case "history":
+		return []string{fmt.Sprintf(`{"type":"history","ref":%q,"messages":[]}`, ref)}
+	case "":
+		if f.Text == "/debug panic" {
+			return nil
+		}
+		return []string{fmt.Sprintf(`{"type":"error","code":"unknown_command","message":%q}`, "unknown command "+f.Text)}
+	}
+	return nil
+}
+
+// refOfClient is a client frame's ref, empty when it has none.
+func refOfClient(f wire.ClientFrame) string {
+	if f.Ref == nil {
+		return ""
+	}
+	return *f.Ref
 }
 
 // closeCode waits for the connection to end and returns the close code the

@@ -178,3 +178,45 @@ func TestSeenSetForgetsOldest(t *testing.T) {
 		t.Errorf("set holds %d ids, want its bound 3", len(s.ids))
 	}
 }
+
+// A message from another day than the reader's today, in the reader's zone,
+// shows its date; one from today shows only the time. "Today" is the
+// injected clock's day in the injected zone, not UTC's.
+func TestFormatterShowsTheDateOffToday(t *testing.T) {
+	t.Parallel()
+	west := time.FixedZone("UTC-5", -5*60*60)
+	lateHere := time.Date(2026, 11, 28, 21, 59, 59, 0, time.UTC) // 23:59:59 in testZone
+	tests := []struct {
+		name string
+		zone *time.Location
+		now  time.Time
+		ts   string
+		want string
+	}{
+		{"earlier today", testZone, testNow, "2026-11-28T10:00:00.000Z", "12:00:00"},
+		{"today's first instant here", testZone, testNow, "2026-11-27T22:00:00.000Z", "00:00:00"},
+		{"yesterday's last instant here", testZone, testNow, "2026-11-27T21:59:59.999Z", "2026-11-27 23:59:59"},
+		{"a week ago", testZone, testNow, "2026-11-21T10:00:00.000Z", "2026-11-21 12:00:00"},
+		{"this day a year ago", testZone, testNow, "2025-11-28T10:00:00.000Z", "2025-11-28 12:00:00"},
+		{"tomorrow, from a clock ahead", testZone, testNow, "2026-11-29T09:00:00.000Z", "2026-11-29 11:00:00"},
+		{"today in UTC, yesterday here", west, testNow, "2026-11-28T04:59:59.000Z", "2026-11-27 23:59:59"},
+		{"today here, at UTC's", west, testNow, "2026-11-28T05:00:00.000Z", "00:00:00"},
+		{"a second before midnight, read at it", testZone, lateHere, "2026-11-28T21:59:58.000Z", "23:59:58"},
+		{"just past midnight here, read before it", testZone, lateHere, "2026-11-28T22:00:00.000Z", "2026-11-29 00:00:00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := Formatter{User: "alice", Now: func() time.Time { return tt.now }, Location: tt.zone}
+			m := frame(t, `{"type":"message","id":"1","kind":"public","from":"bob","text":"hi","ts":"`+tt.ts+`"}`)
+			ev := Event{Frame: wire.ServerFrame{Type: "history"}, Fresh: []wire.ServerFrame{m}}
+			want := []string{tt.want + " [history] <bob> hi"}
+			if got := f.Event(ev); !reflect.DeepEqual(got, want) {
+				t.Errorf("got %q, want %q", got, want)
+			}
+			if got, want := f.Event(Event{Frame: m}), tt.want+" <bob> hi"; len(got) != 1 || got[0] != want {
+				t.Errorf("live: got %q, want %q", got, want)
+			}
+		})
+	}
+}

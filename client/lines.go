@@ -8,26 +8,32 @@ import (
 	"io"
 	"strings"
 	"sync/atomic"
+
+	"github.com/actorchat/chat/proto/wire"
 )
 
 // RunLines is the client for input that is not a terminal (a pipe, a file,
 // a test): it connects, sends every line of in as a typed line (commands
 // included), and prints one line per event to out, formatted without colors
-// or, with cfg.JSON, as the raw frames. At the end of in (or at /quit) it
-// waits, at most cfg.DrainTimeout, until the server has welcomed it and
-// answered every request, listens for cfg.Grace more so that replies can
-// arrive, and closes the connection with 1000.
+// or, with cfg.JSON, as the raw frames; the lines showing what it sent come
+// in the order it sent them (order.go). Say and dm go at the pace of the
+// server's rate limit (pace.go), so input of any length goes through. At
+// the end of in (or at /quit) it waits until the server has welcomed it and
+// answered every request, for as long as answers keep coming (it gives up
+// after cfg.DrainTimeout without one), listens for cfg.Grace more so that
+// replies can arrive, and closes the connection with 1000.
 //
 // It returns nil when everything sent was accepted; otherwise an error
 // saying what went wrong: Run's error (ErrSessionReplaced, *RefusedError,
-// the context's), requests refused by the server or locally, or requests
+// the context's), requests refused by the server or locally (a command line
+// passed to the server and answered with an error counts), or requests
 // left unanswered. The goroutine reading in is abandoned, blocked in Read,
 // if RunLines returns before in ends.
 func RunLines(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
 	cfg = cfg.withDefaults()
 	var refused atomic.Int64
 	countRefusals := func(ev Event) {
-		if ev.Frame.Type == "error" && ev.Request != nil {
+		if isRefusal(ev) {
 			refused.Add(1)
 		}
 	}
@@ -35,6 +41,7 @@ func RunLines(ctx context.Context, cfg Config, in io.Reader, out io.Writer) erro
 	if err != nil {
 		return err
 	}
+	defer s.order.close() // Run has returned by then: print what is held
 	stop := make(chan struct{})
 	defer close(stop)
 	if ended, err := s.feed(readLines(in, stop, cfg)); ended {
@@ -53,6 +60,21 @@ func RunLines(ctx context.Context, cfg Config, in io.Reader, out io.Writer) erro
 		return fmt.Errorf("%d request(s) refused", n)
 	}
 	return nil
+}
+
+// isRefusal reports whether ev is an error refusing something this client
+// sent: a request (matched by ref), or a command line passed to the server
+// (those carry no ref). The errors that end a session carry no ref either
+// and are not: Run reports a takeover, and after an internal error the
+// client reconnects and its requests are answered on the next connection.
+func isRefusal(ev Event) bool {
+	if ev.Frame.Type != "error" {
+		return false
+	}
+	if ev.Request != nil {
+		return true
+	}
+	return ev.Frame.Ref == nil && ev.Frame.Code != wire.CodeSessionReplaced && ev.Frame.Code != wire.CodeInternal
 }
 
 // feed handles lines until they end or ask to quit. It returns Run's

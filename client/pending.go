@@ -3,8 +3,10 @@ package client
 import "container/list"
 
 // pendingList holds the requests sent or to be sent that have no answer
-// yet, in the order they were made, findable by ref. Not safe for
-// concurrent use: Client.mu guards it.
+// yet, in the order they were made, findable by ref; and the one-shot
+// requests (CmdServer lines) made while there was no connection, until
+// they are queued on the next one. Not safe for concurrent use: Client.mu
+// guards it.
 type pendingList struct {
 	order *list.List               // of *Request, oldest first
 	byRef map[string]*list.Element // Request.Ref -> its element in order
@@ -17,7 +19,18 @@ func newPendingList() *pendingList {
 
 // push appends r as the newest request.
 func (p *pendingList) push(r *Request) {
-	p.byRef[r.Ref] = p.order.PushBack(r)
+	e := p.order.PushBack(r)
+	if r.Ref != "" {
+		p.byRef[r.Ref] = e
+	}
+}
+
+// find returns the request with ref, or nil if none waits.
+func (p *pendingList) find(ref string) *Request {
+	if e, ok := p.byRef[ref]; ok {
+		return e.Value.(*Request)
+	}
+	return nil
 }
 
 // take removes and returns the request with ref, or nil if none waits.
@@ -30,13 +43,25 @@ func (p *pendingList) take(ref string) *Request {
 	return p.order.Remove(e).(*Request)
 }
 
-// frames returns the encoded frames of every waiting request, oldest first.
-func (p *pendingList) frames() [][]byte {
-	out := make([][]byte, 0, p.order.Len())
+// frames returns the frames of every waiting request, oldest first.
+func (p *pendingList) frames() []outFrame {
+	out := make([]outFrame, 0, p.order.Len())
 	for e := p.order.Front(); e != nil; e = e.Next() {
-		out = append(out, e.Value.(*Request).frame)
+		out = append(out, e.Value.(*Request).out())
 	}
 	return out
+}
+
+// dropOneShots removes the requests that no answer will take out: once
+// they are queued on a connection, there is nothing to wait for.
+func (p *pendingList) dropOneShots() {
+	for e := p.order.Front(); e != nil; {
+		next := e.Next()
+		if e.Value.(*Request).Ref == "" {
+			p.order.Remove(e)
+		}
+		e = next
+	}
 }
 
 // len is how many requests wait.

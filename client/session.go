@@ -7,33 +7,50 @@ import (
 )
 
 // session is what the two user interfaces share: a running client, the
-// printer, and the handling of typed lines. Owned by the interface's main
-// goroutine.
+// printer, the order of the user's own lines, and the handling of typed
+// lines. Owned by the interface's main goroutine.
 type session struct {
 	// Set at construction.
 	cfg         Config
 	c           *Client
 	p           *printer
-	runErr      chan error // receives Run's result once
-	interactive bool       // a person is typing: say when a line must wait
+	order       *ownOrder     // prints events, the user's own in the order sent
+	runErr      chan error    // receives Run's result once
+	answered    chan struct{} // capacity 1: a request of ours has been answered
+	interactive bool          // a person is typing: say when a line must wait
 
 	failed int // lines refused locally (bad command, too long)
 }
 
-// start creates the client for cfg, printing through p (refusals are also
-// counted by onEvent, when set), and starts Run with ctx.
+// start creates the client for cfg, printing through p in the order of
+// ownOrder (refusals are also counted by onEvent, when set), and starts
+// Run with ctx.
 func startSession(ctx context.Context, cfg Config, p *printer, onEvent func(Event)) (*session, error) {
-	handle := p.event
-	if onEvent != nil {
-		handle = func(ev Event) { onEvent(ev); p.event(ev) }
-	}
-	c, err := New(cfg, handle)
+	s := &session{cfg: cfg, p: p, order: newOwnOrder(cfg.User, cfg.OrderWait, p.event),
+		runErr: make(chan error, 1), answered: make(chan struct{}, 1)}
+	c, err := New(cfg, func(ev Event) {
+		if onEvent != nil {
+			onEvent(ev)
+		}
+		if ev.Request != nil {
+			s.progress()
+		}
+		s.order.event(ev)
+	})
 	if err != nil {
 		return nil, err
 	}
-	s := &session{cfg: c.cfg, c: c, p: p, runErr: make(chan error, 1)}
+	s.c, s.cfg = c, c.cfg
 	go func() { s.runErr <- c.Run(ctx) }()
 	return s, nil
+}
+
+// progress notes that a request was answered, for drain.
+func (s *session) progress() {
+	select {
+	case s.answered <- struct{}{}:
+	default:
+	}
 }
 
 // handleLine acts on one typed line and reports whether it asks to quit.
@@ -56,9 +73,9 @@ func (s *session) handleLine(line string) (quit bool) {
 	return false
 }
 
-// send hands cmd to the client.
+// send hands cmd to the client, and its answer's lines to the order.
 func (s *session) send(cmd Command) {
-	if _, err := s.c.Send(cmd); err != nil {
+	if _, err := s.order.send(func() (*Request, error) { return s.c.Send(cmd) }); err != nil {
 		s.p.localError("not sent: " + err.Error())
 		s.failed++
 		return
@@ -68,19 +85,25 @@ func (s *session) send(cmd Command) {
 	}
 }
 
-// drain waits, at most timeout, until the client has been welcomed and
-// every request is answered. It returns Run's result and true if Run ended
-// meanwhile.
+// drain waits until the client has been welcomed and every request is
+// answered, for as long as answers keep coming: it gives up after timeout
+// without one. A long pipe at the server's pace takes as long as it takes.
+// It returns Run's result and true if Run ended meanwhile.
 func (s *session) drain(timeout time.Duration) (bool, error) {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
+	quiet := time.NewTimer(timeout)
+	defer quiet.Stop()
 	for _, ch := range []<-chan struct{}{s.c.Welcomed(), s.c.Idle()} {
-		select {
-		case <-ch:
-		case <-deadline.C:
-			return false, nil
-		case err := <-s.runErr:
-			return true, err
+		for waiting := true; waiting; {
+			select {
+			case <-ch:
+				waiting = false
+			case <-s.answered:
+				quiet.Reset(timeout)
+			case <-quiet.C:
+				return false, nil
+			case err := <-s.runErr:
+				return true, err
+			}
 		}
 	}
 	return false, nil

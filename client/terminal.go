@@ -49,6 +49,7 @@ func RunTerminal(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	defer s.order.close() // Run has returned by then: print what is held
 	s.interactive = true
 	stop := make(chan struct{})
 	defer close(stop)
