@@ -29,11 +29,21 @@
 // never waits for one. Server-wide state (open connections, per-IP counts,
 // draining) is guarded by Server.mu. Nothing here blocks an actor.
 //
+// translate.go is pure functions, safe for concurrent use.
+//
+// # Translation
+//
+// proto/wire knows the protocol and nothing of actors; proto/chatpb knows
+// the actors' messages and nothing of the protocol. translate.go maps one
+// to the other, each mapping once: requests, events to frames, error codes
+// and close reasons to close codes and texts.
+//
 // # Two error vocabularies
 //
 // A refused request is a chatpb.Refused from an actor, written as an
-// "error" frame; the connection stays. A connection that must end gets a
-// chatpb.CloseReason (from an actor's EndSession, or from the reader for
-// binary, non-UTF-8 or oversize frames), mapped to its close code by
-// proto/wire. Both are counted in Metrics and logged.
+// "error" frame with the protocol's code; the connection stays. A
+// connection that must end gets a chatpb.CloseReason (from an actor's
+// EndSession, or from the reader for binary, non-UTF-8 or oversize frames),
+// mapped to its close code and text by translate.go. Both are counted in
+// Metrics and logged.
 package server

@@ -8,7 +8,6 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/actorchat/chat/proto/chatpb"
-	"github.com/actorchat/chat/proto/wire"
 )
 
 // A conn is an actor.Process: actors send to its PID like to any actor, and
@@ -41,7 +40,7 @@ func (c *conn) Stop(*actor.PID) {
 func (c *conn) endSession(m *chatpb.EndSession) {
 	var errFrame []byte
 	if m.Code != chatpb.ErrorCode_ERROR_CODE_UNSPECIFIED {
-		errFrame, _ = wire.AppendEvent(nil, m)
+		errFrame, _ = appendEvent(nil, m)
 		c.srv.metrics.countError(m.Code)
 	}
 	c.end(m.Reason, errFrame)
@@ -60,13 +59,13 @@ func render(pre []byte, event any) ([]byte, bool) {
 	if pre != nil {
 		return pre, true
 	}
-	return wire.AppendEvent(nil, event)
+	return appendEvent(nil, event)
 }
 
 // Render renders an event in the wire format, for actors.Config.Render: the
 // room calls it once per fan-out and the sessions write the result as is.
 func Render(event any) []byte {
-	data, _ := wire.AppendEvent(nil, event)
+	data, _ := appendEvent(nil, event)
 	return data
 }
 
