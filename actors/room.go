@@ -107,7 +107,6 @@ func (r *room) presence(ctx actor.Context, user string, online bool) {
 		return
 	}
 	p := &chatpb.Presence{User: user, Online: online, TsUnixMs: r.now()}
-	p.Frame = r.render(p)
 	if r.writing > 0 {
 		r.held = append(r.held, p)
 		return
@@ -151,8 +150,7 @@ func (r *room) stored(ctx actor.Context, s *stored) {
 		return
 	}
 	r.remember(s.msg)
-	d := &chatpb.Deliver{Message: s.msg}
-	d.Frame = r.render(d)
+	d := &chatpb.Deliver{Message: s.msg} // one for all: see chatpb.Deliver
 	for _, session := range r.members {
 		ctx.Send(session, d)
 	}
@@ -212,14 +210,6 @@ func (r *room) indexOf(id string) int {
 		}
 	}
 	return 0
-}
-
-// render pre-renders an event for fan-out, when the edge gave a renderer.
-func (r *room) render(event any) []byte {
-	if r.deps.cfg.Render == nil {
-		return nil
-	}
-	return r.deps.cfg.Render(event)
 }
 
 func (r *room) now() int64 { return r.deps.cfg.Clock().UTC().UnixMilli() }

@@ -37,7 +37,6 @@ func e2eServer(t *testing.T) string {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	chat, err := actors.Start(actors.Config{
 		Store: store.NewMemory(store.Config{}), Logger: logger,
-		Render: server.Render,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -34,23 +34,7 @@ func BenchmarkSessionFanout(b *testing.B) {
 }
 
 // roomDeliver is what the room does once per public message before its
-// fan-out: one Deliver, pre-rendered, shared by every recipient.
+// fan-out: one Deliver, shared by every recipient.
 func roomDeliver(msg *chatpb.Message) *chatpb.Deliver {
-	d := &chatpb.Deliver{Message: msg}
-	d.Frame = Render(d)
-	return d
-}
-
-// benchSessions returns n sessions of one server, each with a write loop
-// marked as running, so that pushes only queue and the benchmark takes the
-// batches itself.
-func benchSessions(n int) []*conn {
-	srv := &Server{metrics: NewMetrics(nil)}
-	conns := make([]*conn, n)
-	for i := range conns {
-		c := &conn{srv: srv}
-		c.out.max, c.out.writing = 1<<30, true
-		conns[i] = c
-	}
-	return conns
+	return &chatpb.Deliver{Message: msg}
 }

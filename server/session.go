@@ -46,42 +46,25 @@ func (c *conn) endSession(m *chatpb.EndSession) {
 	c.end(m.Reason, errFrame)
 }
 
-// deliver queues a message. A fan-out hands every recipient the same
-// pre-rendered frame.
+// deliver queues a message. A fan-out's recipients share one rendering
+// (memo.go).
 func (c *conn) deliver(d *chatpb.Deliver) {
-	data, _ := render(d.Frame, d)
+	data, _ := c.srv.fanouts.render(d)
 	c.enqueue(frame{op: websocket.TextMessage, data: data, seq: d.Seq, kind: d.Message.GetKind()})
-}
-
-// render returns an event's frame: the bytes its fan-out pre-rendered
-// (shared by every recipient, so never copied), else a fresh encoding.
-func render(pre []byte, event any) ([]byte, bool) {
-	if pre != nil {
-		return pre, true
-	}
-	return appendEvent(nil, event)
-}
-
-// Render renders an event in the wire format, for actors.Config.Render: the
-// room calls it once per fan-out and the sessions write the result as is.
-func Render(event any) []byte {
-	data, _ := appendEvent(nil, event)
-	return data
 }
 
 func (c *conn) send(m any) {
 	f := frame{op: websocket.TextMessage}
-	var pre []byte
 	switch m := m.(type) {
 	case *chatpb.Refused:
 		c.srv.metrics.countError(m.Code)
 	case *chatpb.Presence:
-		f.lazy, pre = true, m.Frame
+		f.lazy = true
 	case *chatpb.Welcome:
 		c.enqueue(c.srv.welcomes.frame(m))
 		return
 	}
-	data, ok := render(pre, m)
+	data, ok := c.srv.fanouts.render(m)
 	if !ok {
 		c.log(slog.LevelError, "no frame for an actor message", "type", fmt.Sprintf("%T", m))
 		return
