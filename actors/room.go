@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"math"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorchat/chat/proto/chatpb"
@@ -89,13 +91,19 @@ func (r *room) leave(ctx actor.Context, m *chatpb.Leave) {
 	r.presence(ctx, m.User, false)
 }
 
+// welcome greets a new member with who is online and the rate limit it
+// will be held to (none when limiting is off).
 func (r *room) welcome(user string) *chatpb.Welcome {
-	return &chatpb.Welcome{
+	w := &chatpb.Welcome{
 		User:     user,
 		Users:    r.names.page(""),
 		Online:   int32(r.names.len()),
 		TsUnixMs: r.now(),
 	}
+	if cfg := r.deps.cfg; cfg.MsgRate > 0 {
+		w.MsgRate, w.MsgBurst = cfg.MsgRate, int32(min(cfg.MsgBurst, math.MaxInt32))
+	}
+	return w
 }
 
 // presence tells every other member that user came or went, while the crowd

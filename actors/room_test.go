@@ -158,6 +158,35 @@ func TestRoomWelcomeListsSortedUsersAndPresenceGoesToOthers(t *testing.T) {
 	}
 }
 
+// TestRoomWelcomeAnnouncesTheRateLimit checks that the welcome tells a
+// client the limit it is held to, and nothing when there is none.
+func TestRoomWelcomeAnnouncesTheRateLimit(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name      string
+		rate      float64
+		burst     int
+		wantRate  float64
+		wantBurst int32
+	}{
+		{"limited", 2.5, 7, 2.5, 7},
+		{"defaults", 0, 0, 10, 30},
+		{"off", NoRateLimit, 7, 0, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, func(c *Config, _ *store.Memory) { c.MsgRate, c.MsgBurst = tc.rate, tc.burst })
+			alice := h.probe("alice")
+			join(t, h, "alice", alice)
+			w := expectMsg[*chatpb.Welcome](t, alice, wait)
+			if w.MsgRate != tc.wantRate || w.MsgBurst != tc.wantBurst {
+				t.Fatalf("welcome: %s, want rate %v burst %d", describe(w), tc.wantRate, tc.wantBurst)
+			}
+		})
+	}
+}
+
 func TestRoomLeaveRemovesMember(t *testing.T) {
 	h := newHarness(t, nil)
 	alice, bob, carol := h.probe("alice"), h.probe("bob"), h.probe("carol")

@@ -169,7 +169,8 @@ func wireMessage(m *chatpb.Message, redelivered bool) wire.Message {
 
 // wireWelcome is the frame of a welcome.
 func wireWelcome(w *chatpb.Welcome) wire.Welcome {
-	return wire.Welcome{User: w.User, Users: w.Users, Online: int(w.Online), TS: w.TsUnixMs}
+	return wire.Welcome{User: w.User, Users: w.Users, Online: int(w.Online), TS: w.TsUnixMs,
+		MsgRate: w.MsgRate, MsgBurst: int(w.MsgBurst)}
 }
 
 // wireHistory is the frame of a history page; nil messages are left out.

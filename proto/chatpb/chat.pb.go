@@ -878,11 +878,15 @@ func (*DebugPanic) Descriptor() ([]byte, []int) {
 
 // Welcome is the first thing a session receives.
 type Welcome struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	Users         []string               `protobuf:"bytes,2,rep,name=users,proto3" json:"users,omitempty"`
-	Online        int32                  `protobuf:"varint,3,opt,name=online,proto3" json:"online,omitempty"`
-	TsUnixMs      int64                  `protobuf:"varint,4,opt,name=ts_unix_ms,json=tsUnixMs,proto3" json:"ts_unix_ms,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	User     string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Users    []string               `protobuf:"bytes,2,rep,name=users,proto3" json:"users,omitempty"`
+	Online   int32                  `protobuf:"varint,3,opt,name=online,proto3" json:"online,omitempty"`
+	TsUnixMs int64                  `protobuf:"varint,4,opt,name=ts_unix_ms,json=tsUnixMs,proto3" json:"ts_unix_ms,omitempty"`
+	// The rate limit on say and dm, announced so that clients can pace
+	// themselves: messages a second and the burst. Both 0 when there is none.
+	MsgRate       float64 `protobuf:"fixed64,5,opt,name=msg_rate,json=msgRate,proto3" json:"msg_rate,omitempty"`
+	MsgBurst      int32   `protobuf:"varint,6,opt,name=msg_burst,json=msgBurst,proto3" json:"msg_burst,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -941,6 +945,20 @@ func (x *Welcome) GetOnline() int32 {
 func (x *Welcome) GetTsUnixMs() int64 {
 	if x != nil {
 		return x.TsUnixMs
+	}
+	return 0
+}
+
+func (x *Welcome) GetMsgRate() float64 {
+	if x != nil {
+		return x.MsgRate
+	}
+	return 0
+}
+
+func (x *Welcome) GetMsgBurst() int32 {
+	if x != nil {
+		return x.MsgBurst
 	}
 	return 0
 }
@@ -2247,13 +2265,15 @@ const file_chat_proto_rawDesc = "" +
 	".actor.PIDR\asession\x12\x13\n" +
 	"\x05up_to\x18\x02 \x01(\x04R\x04upTo\"\f\n" +
 	"\n" +
-	"DebugPanic\"i\n" +
+	"DebugPanic\"\xa1\x01\n" +
 	"\aWelcome\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x14\n" +
 	"\x05users\x18\x02 \x03(\tR\x05users\x12\x16\n" +
 	"\x06online\x18\x03 \x01(\x05R\x06online\x12\x1c\n" +
 	"\n" +
-	"ts_unix_ms\x18\x04 \x01(\x03R\btsUnixMs\"o\n" +
+	"ts_unix_ms\x18\x04 \x01(\x03R\btsUnixMs\x12\x19\n" +
+	"\bmsg_rate\x18\x05 \x01(\x01R\amsgRate\x12\x1b\n" +
+	"\tmsg_burst\x18\x06 \x01(\x05R\bmsgBurst\"o\n" +
 	"\aDeliver\x12*\n" +
 	"\amessage\x18\x01 \x01(\v2\x10.chat.v1.MessageR\amessage\x12 \n" +
 	"\vredelivered\x18\x02 \x01(\bR\vredelivered\x12\x10\n" +

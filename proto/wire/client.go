@@ -85,6 +85,8 @@ type ServerFrame struct {
 	Users    []string `json:"users,omitempty"`
 	Online   int      `json:"online,omitempty"` // count in welcome/users
 	IsOnline bool     `json:"-"`                // presence
+	MsgRate  float64  `json:"msg_rate,omitempty"`
+	MsgBurst int      `json:"msg_burst,omitempty"`
 
 	// error
 	Code    string `json:"code,omitempty"`

@@ -1,7 +1,9 @@
 package wire
 
 import (
+	"math"
 	"slices"
+	"strconv"
 	"time"
 	"unicode/utf8"
 )
@@ -20,6 +22,16 @@ func appendTSField(dst []byte, unixMs int64) []byte {
 	dst = append(dst, `,"ts":"`...)
 	dst = AppendTS(dst, unixMs)
 	return append(dst, '"')
+}
+
+// appendNumber appends v as a JSON number: plain decimals, and an exponent
+// only for the very small and the very large, where encoding/json uses one
+// too. v must be finite (JSON has no NaN or infinity).
+func appendNumber(dst []byte, v float64) []byte {
+	if a := math.Abs(v); a != 0 && (a < 1e-6 || a >= 1e21) {
+		return strconv.AppendFloat(dst, v, 'e', -1, 64)
+	}
+	return strconv.AppendFloat(dst, v, 'f', -1, 64)
 }
 
 // appendTrue appends field when v is true: false booleans are left out.

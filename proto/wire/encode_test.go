@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -38,6 +39,10 @@ var eventCases = []struct {
 		`{"type":"welcome","user":"alice","users":["alice","bob"],"online":2,"ts":"2026-11-28T12:00:00.123Z"}`},
 	{"welcome nil users", &Welcome{User: "alice", Online: 0, TS: 0},
 		`{"type":"welcome","user":"alice","users":[],"online":0,"ts":"1970-01-01T00:00:00.000Z"}`},
+	{"welcome with rate limit", &Welcome{User: "a", Users: []string{"a"}, Online: 1, TS: ts0, MsgRate: 10, MsgBurst: 30},
+		`{"type":"welcome","user":"a","users":["a"],"online":1,"ts":"2026-11-28T12:00:00.123Z","msg_rate":10,"msg_burst":30}`},
+	{"welcome with fractional rate", &Welcome{User: "a", TS: ts0, MsgRate: 0.5, MsgBurst: 1},
+		`{"type":"welcome","user":"a","users":[],"online":0,"ts":"2026-11-28T12:00:00.123Z","msg_rate":0.5,"msg_burst":1}`},
 	{"public message", ptr(publicMsg()),
 		`{"type":"message","id":"m1","kind":"public","from":"alice","text":"hi","ts":"2026-11-28T12:00:00.123Z"}`},
 	{"dm", ptr(dmMsg()),
@@ -108,25 +113,28 @@ func TestAppendToRoundTrip(t *testing.T) {
 		{"welcome", eventCases[0].ev,
 			map[string]any{"type": "welcome", "user": "alice", "users": []any{"alice", "bob"}, "online": 2.0, "ts": ts},
 			ServerFrame{Type: "welcome", User: "alice", Users: []string{"alice", "bob"}, Online: 2, TS: ts}},
-		{"dm", eventCases[4].ev,
+		{"welcome with rate limit", &Welcome{User: "a", Users: []string{"a"}, Online: 1, TS: ts0, MsgRate: 2.5, MsgBurst: 7},
+			map[string]any{"type": "welcome", "user": "a", "users": []any{"a"}, "online": 1.0, "ts": ts, "msg_rate": 2.5, "msg_burst": 7.0},
+			ServerFrame{Type: "welcome", User: "a", Users: []string{"a"}, Online: 1, TS: ts, MsgRate: 2.5, MsgBurst: 7}},
+		{"dm", eventCases[6].ev,
 			map[string]any{"type": "message", "id": "m2", "kind": "dm", "from": "alice", "to": "bob", "text": "psst", "ts": ts, "offline": true, "redelivered": true},
 			ServerFrame{Type: "message", ID: "m2", Kind: "dm", From: "alice", To: "bob", Text: "psst", TS: ts, Offline: true, Redelivered: true}},
 		{"sent", &Sent{Ref: strp(""), ID: "m2", TS: ts0, Queued: true},
 			map[string]any{"type": "sent", "ref": "", "id": "m2", "ts": ts, "queued": true},
 			ServerFrame{Type: "sent", Ref: strp(""), ID: "m2", TS: ts, Queued: true}},
-		{"users", eventCases[9].ev,
+		{"users", eventCases[11].ev,
 			map[string]any{"type": "users", "ref": "3", "users": []any{"alice", "bob"}, "online": 1500.0},
 			ServerFrame{Type: "users", Ref: strp("3"), Users: []string{"alice", "bob"}, Online: 1500}},
-		{"presence on", eventCases[11].ev,
+		{"presence on", eventCases[13].ev,
 			map[string]any{"type": "presence", "user": "bob", "online": true, "ts": ts},
 			ServerFrame{Type: "presence", User: "bob", IsOnline: true, TS: ts}},
-		{"presence off", eventCases[12].ev,
+		{"presence off", eventCases[14].ev,
 			map[string]any{"type": "presence", "user": "bob", "online": false, "ts": ts},
 			ServerFrame{Type: "presence", User: "bob", TS: ts}},
 		{"history", &HistoryPage{Ref: strp("h"), Messages: []Message{publicMsg()}},
 			map[string]any{"type": "history", "ref": "h", "messages": []any{msg}},
 			ServerFrame{Type: "history", Ref: strp("h"), Messages: []ServerFrame{{Type: "message", ID: "m1", Kind: "public", From: "alice", Text: "hi", TS: ts}}}},
-		{"error", eventCases[15].ev,
+		{"error", eventCases[17].ev,
 			map[string]any{"type": "error", "ref": "2", "code": "unknown_user", "message": "no such user"},
 			ServerFrame{Type: "error", Ref: strp("2"), Code: "unknown_user", Message: "no such user"}},
 	}
@@ -148,6 +156,37 @@ func TestAppendToRoundTrip(t *testing.T) {
 				t.Errorf("ServerFrame\n got  %+v\n want %+v", f, tc.frame)
 			}
 		})
+	}
+}
+
+// TestWelcomeRateLimitOmittedWhenOff checks that a welcome announces no
+// limit when there is none, and never renders a number JSON cannot hold.
+func TestWelcomeRateLimitOmittedWhenOff(t *testing.T) {
+	for _, w := range []Welcome{
+		{MsgRate: 0, MsgBurst: 0},
+		{MsgRate: -1, MsgBurst: -1},
+		{MsgRate: math.Inf(1)},
+		{MsgRate: math.NaN()},
+	} {
+		out := w.AppendTo(nil)
+		if strings.Contains(string(out), "msg_") || !json.Valid(out) {
+			t.Errorf("rate %v, burst %d: %s", w.MsgRate, w.MsgBurst, out)
+		}
+	}
+}
+
+// TestAppendNumberIsJSON checks rates of every magnitude against
+// encoding/json: valid JSON that reads back as the same float64.
+func TestAppendNumberIsJSON(t *testing.T) {
+	for _, v := range []float64{1, 10, 0.5, 1.0 / 3, 1e-7, 123456.789, 1e20, 1e21, 1e300, math.SmallestNonzeroFloat64, math.MaxFloat64} {
+		out := appendNumber(nil, v)
+		var back float64
+		if err := json.Unmarshal(out, &back); err != nil || back != v {
+			t.Errorf("appendNumber(%v) = %s: read back %v, %v", v, out, back, err)
+		}
+		if len(out) > 32 {
+			t.Errorf("appendNumber(%v) = %s: longer than encoding/json would write", v, out)
+		}
 	}
 }
 
@@ -262,7 +301,7 @@ func TestAppendToAllocs(t *testing.T) {
 		{"history", page.AppendTo},
 		{"error", (&Error{Code: CodeQueueFull, Message: "full"}).AppendTo},
 		{"welcome with names", func(dst []byte) []byte {
-			return (&Welcome{User: "a", Online: 2, TS: ts0}).AppendWithNames(dst, names)
+			return (&Welcome{User: "a", Online: 2, TS: ts0, MsgRate: 10, MsgBurst: 30}).AppendWithNames(dst, names)
 		}},
 	} {
 		buf := make([]byte, 0, 2048)

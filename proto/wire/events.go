@@ -1,6 +1,9 @@
 package wire
 
-import "strconv"
+import (
+	"math"
+	"strconv"
+)
 
 // The server's frames, one type each. Their AppendTo methods append the
 // frame's JSON text to dst; they allocate nothing when dst has room, but
@@ -67,6 +70,11 @@ type Welcome struct {
 	Users  []string // who is online, sorted; nil is []
 	Online int
 	TS     int64
+	// MsgRate and MsgBurst announce the rate limit on say and dm, in
+	// messages a second and messages at once, so that a client can pace
+	// itself. Each is left out of the frame when not above 0 (no limit).
+	MsgRate  float64
+	MsgBurst int
 }
 
 // AppendTo appends w's frame.
@@ -85,6 +93,14 @@ func (w *Welcome) AppendWithNames(dst, names []byte) []byte {
 	dst = append(dst, `,"online":`...)
 	dst = strconv.AppendInt(dst, int64(w.Online), 10)
 	dst = appendTSField(dst, w.TS)
+	if w.MsgRate > 0 && !math.IsInf(w.MsgRate, 1) {
+		dst = append(dst, `,"msg_rate":`...)
+		dst = appendNumber(dst, w.MsgRate)
+	}
+	if w.MsgBurst > 0 {
+		dst = append(dst, `,"msg_burst":`...)
+		dst = strconv.AppendInt(dst, int64(w.MsgBurst), 10)
+	}
 	return append(dst, '}')
 }
 
