@@ -59,5 +59,19 @@
 // frame in a one-entry memo keyed by the message's pointer (memo.go).
 // Private messages, one recipient each, are rendered past the memo. The
 // actors' messages thus carry no wire bytes, and the fan-out costs what it
-// did (BenchmarkSessionFanout, BenchmarkRoomFanout and the load tool).
+// did. Measured on a shared two-core machine, room rendering (before)
+// against the memo (after), runs interleaved:
+//
+//   - BenchmarkSessionFanout, 1,000 sessions (go test -run '^$' -bench
+//     SessionFanout -benchmem ./server/), six runs each: 62.1 ns per
+//     delivery before, 60.6 after (medians); one allocation more per
+//     message (the memo entry), none per recipient either way.
+//   - BenchmarkRoomFanout, 1,000 members (./actors/), three runs each:
+//     23.0 ns per delivery before, 20.1 after (the Deliver is smaller).
+//   - chatd -store memory -msg-rate 0 pinned to one core, chatbench
+//     -scenario fanout -n 1000 -rate 40 to the other, six runs each:
+//     server CPU per delivery 7.8-18.3 µs before (median 12.6), 9.9-18.3
+//     after (median 14.8), with the machine's load average at 3 to 7 from
+//     other work; no difference stands out of that noise, and the
+//     in-process figures above show none to find.
 package server

@@ -24,8 +24,11 @@
 // The encoders are hand-written appenders rather than encoding/json so that
 // a frame is rendered with no reflection and, given a buffer with room, no
 // allocation (BenchmarkAppendMessage: 120-190 ns for a typical public
-// message on a shared two-core machine), so that a public message can be
-// rendered once per fan-out and the same bytes handed to every recipient.
+// message on a shared two-core machine). The server renders a public
+// message once per fan-out and hands the same bytes to every recipient;
+// since the actors do not know this format, that happens at the edge,
+// memoized per fan-out (server/memo.go; server/doc.go has the measurements
+// that chose it).
 //
 // The request decoder leaves judging JSON to encoding/json (json.Valid, and
 // string members with escapes), then walks the valid object's members to
