@@ -69,9 +69,9 @@
 //   - BenchmarkRoomFanout, 1,000 members (./actors/), three runs each:
 //     23.0 ns per delivery before, 20.1 after (the Deliver is smaller).
 //   - chatd -store memory -msg-rate 0 pinned to one core, chatbench
-//     -scenario fanout -n 1000 -rate 40 to the other, six runs each:
-//     server CPU per delivery 7.8-18.3 µs before (median 12.6), 9.9-18.3
-//     after (median 14.8), with the machine's load average at 3 to 7 from
+//     -scenario fanout -n 1000 -rate 40 to the other, nine runs each:
+//     server CPU per delivery 7.8-18.3 µs before (median 13.0), 9.2-18.3
+//     after (median 12.2), with the machine's load average at 3 to 7 from
 //     other work; no difference stands out of that noise, and the
 //     in-process figures above show none to find.
 package server
