@@ -60,13 +60,6 @@ type Config struct {
 	DebugFaults bool
 	// AskTimeout bounds Chat.Connect. Default 5 s.
 	AskTimeout time.Duration
-
-	// Render, when set, renders an event that the room fans out (a
-	// *chatpb.Deliver of a public message, a *chatpb.Presence) in the wire
-	// format once, so that N sessions are handed the same bytes (its frame
-	// field) instead of encoding it N times. The edge provides it
-	// (server.Render).
-	Render func(event any) []byte
 }
 
 // withDefaults returns c with every zero field set to its default.

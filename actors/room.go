@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"math"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorchat/chat/proto/chatpb"
@@ -89,13 +91,19 @@ func (r *room) leave(ctx actor.Context, m *chatpb.Leave) {
 	r.presence(ctx, m.User, false)
 }
 
+// welcome greets a new member with who is online and the rate limit it
+// will be held to (none when limiting is off).
 func (r *room) welcome(user string) *chatpb.Welcome {
-	return &chatpb.Welcome{
+	w := &chatpb.Welcome{
 		User:     user,
 		Users:    r.names.page(""),
 		Online:   int32(r.names.len()),
 		TsUnixMs: r.now(),
 	}
+	if cfg := r.deps.cfg; cfg.MsgRate > 0 {
+		w.MsgRate, w.MsgBurst = cfg.MsgRate, int32(min(cfg.MsgBurst, math.MaxInt32))
+	}
+	return w
 }
 
 // presence tells every other member that user came or went, while the crowd
@@ -107,7 +115,6 @@ func (r *room) presence(ctx actor.Context, user string, online bool) {
 		return
 	}
 	p := &chatpb.Presence{User: user, Online: online, TsUnixMs: r.now()}
-	p.Frame = r.render(p)
 	if r.writing > 0 {
 		r.held = append(r.held, p)
 		return
@@ -151,8 +158,7 @@ func (r *room) stored(ctx actor.Context, s *stored) {
 		return
 	}
 	r.remember(s.msg)
-	d := &chatpb.Deliver{Message: s.msg}
-	d.Frame = r.render(d)
+	d := &chatpb.Deliver{Message: s.msg} // one for all: see chatpb.Deliver
 	for _, session := range r.members {
 		ctx.Send(session, d)
 	}
@@ -212,14 +218,6 @@ func (r *room) indexOf(id string) int {
 		}
 	}
 	return 0
-}
-
-// render pre-renders an event for fan-out, when the edge gave a renderer.
-func (r *room) render(event any) []byte {
-	if r.deps.cfg.Render == nil {
-		return nil
-	}
-	return r.deps.cfg.Render(event)
 }
 
 func (r *room) now() int64 { return r.deps.cfg.Clock().UTC().UnixMilli() }

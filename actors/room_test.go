@@ -81,15 +81,10 @@ func texts(msgs []*chatpb.Message) []string {
 	return out
 }
 
+// The edge renders a fan-out's frame once, keyed by the Deliver's pointer,
+// so every member must be handed the very same Deliver.
 func TestRoomFansOutToEveryMemberInOneOrder(t *testing.T) {
-	h := newHarness(t, func(c *Config, _ *store.Memory) {
-		c.Render = func(ev any) []byte {
-			if d, ok := ev.(*chatpb.Deliver); ok {
-				return []byte("frame " + d.Message.Id)
-			}
-			return nil
-		}
-	})
+	h := newHarness(t, nil)
 	const members, msgs = 50, 5
 	probes := make([]*probe, members)
 	for i := range probes {
@@ -104,6 +99,7 @@ func TestRoomFansOutToEveryMemberInOneOrder(t *testing.T) {
 	for i := range msgs {
 		published = append(published, publish(t, h, sender, "m00", fmt.Sprintf("t%d", i)))
 	}
+	shared := make([]*chatpb.Deliver, msgs)
 	for _, p := range probes {
 		for i, want := range published {
 			d := expectMsg[*chatpb.Deliver](t, p, wait)
@@ -112,8 +108,10 @@ func TestRoomFansOutToEveryMemberInOneOrder(t *testing.T) {
 				m.From != "m00" || m.Kind != chatpb.Kind_KIND_PUBLIC || d.Seq != 0 {
 				t.Fatalf("%s: delivery %d is %s, want id %s ts %d", p.name, i, describe(d), want.Id, want.TsUnixMs)
 			}
-			if string(d.Frame) != "frame "+want.Id {
-				t.Fatalf("%s: frame %q, want the rendered one", p.name, d.Frame)
+			if shared[i] == nil {
+				shared[i] = d
+			} else if d != shared[i] {
+				t.Fatalf("%s: delivery %d is a Deliver of its own, not the one the others got", p.name, i)
 			}
 		}
 		expectNoMsg(t, p, 0)
@@ -157,6 +155,35 @@ func TestRoomWelcomeListsSortedUsersAndPresenceGoesToOthers(t *testing.T) {
 		if p.User != want || !p.Online || p.TsUnixMs != h.clock.nowMs() {
 			t.Fatalf("carol: %s, want %s online at %d", describe(p), want, h.clock.nowMs())
 		}
+	}
+}
+
+// TestRoomWelcomeAnnouncesTheRateLimit checks that the welcome tells a
+// client the limit it is held to, and nothing when there is none.
+func TestRoomWelcomeAnnouncesTheRateLimit(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name      string
+		rate      float64
+		burst     int
+		wantRate  float64
+		wantBurst int32
+	}{
+		{"limited", 2.5, 7, 2.5, 7},
+		{"defaults", 0, 0, 10, 30},
+		{"off", NoRateLimit, 7, 0, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, func(c *Config, _ *store.Memory) { c.MsgRate, c.MsgBurst = tc.rate, tc.burst })
+			alice := h.probe("alice")
+			join(t, h, "alice", alice)
+			w := expectMsg[*chatpb.Welcome](t, alice, wait)
+			if w.MsgRate != tc.wantRate || w.MsgBurst != tc.wantBurst {
+				t.Fatalf("welcome: %s, want rate %v burst %d", describe(w), tc.wantRate, tc.wantBurst)
+			}
+		})
 	}
 }
 

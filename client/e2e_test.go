@@ -38,7 +38,6 @@ func e2eServer(t *testing.T, tune ...func(*actors.Config)) string {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := actors.Config{
 		Store: store.NewMemory(store.Config{}), Logger: logger,
-		Render: server.Render,
 	}
 	for _, f := range tune {
 		f(&cfg)

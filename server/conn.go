@@ -12,7 +12,6 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/actorchat/chat/proto/chatpb"
-	"github.com/actorchat/chat/proto/wire"
 )
 
 // conn is one client's WebSocket connection. It is also the session process
@@ -122,7 +121,7 @@ func (c *conn) closeWith(payload []byte, discard bool) {
 }
 
 func closePayload(r chatpb.CloseReason) []byte {
-	return websocket.FormatCloseMessage(wire.CloseCode(r), closeText(r))
+	return websocket.FormatCloseMessage(closeCode(r))
 }
 
 // finish runs once reading has ended: the user actor learns the

@@ -29,11 +29,49 @@
 // never waits for one. Server-wide state (open connections, per-IP counts,
 // draining) is guarded by Server.mu. Nothing here blocks an actor.
 //
+// The fan-out memo (memo.go) is shared by all sessions and safe for
+// concurrent use; translate.go is pure functions.
+//
+// # Translation
+//
+// proto/wire knows the protocol and nothing of actors; proto/chatpb knows
+// the actors' messages and nothing of the protocol. translate.go maps one
+// to the other, each mapping once: requests, events to frames, error codes
+// and close reasons to close codes and texts.
+//
 // # Two error vocabularies
 //
 // A refused request is a chatpb.Refused from an actor, written as an
-// "error" frame; the connection stays. A connection that must end gets a
-// chatpb.CloseReason (from an actor's EndSession, or from the reader for
-// binary, non-UTF-8 or oversize frames), mapped to its close code by
-// proto/wire. Both are counted in Metrics and logged.
+// "error" frame with the protocol's code; the connection stays. A
+// connection that must end gets a chatpb.CloseReason (from an actor's
+// EndSession, or from the reader for binary, non-UTF-8 or oversize frames),
+// mapped to its close code and text by translate.go. Both are counted in
+// Metrics and logged.
+//
+// # Rendering a fan-out once
+//
+// A public message goes to every member, and its frame is the same for
+// all: it is rendered once per fan-out, not once per recipient. The actors
+// used to do that, rendering the frame into the Deliver they fanned out;
+// since the wire format is the edge's, the edge does it now. The room hands
+// one Deliver (or Presence) to every member's session, one after the other
+// on its goroutine, so the first session renders it and the rest find the
+// frame in a one-entry memo keyed by the message's pointer (memo.go).
+// Private messages, one recipient each, are rendered past the memo. The
+// actors' messages thus carry no wire bytes, and the fan-out costs what it
+// did. Measured on a shared two-core machine, room rendering (before)
+// against the memo (after), runs interleaved:
+//
+//   - BenchmarkSessionFanout, 1,000 sessions (go test -run '^$' -bench
+//     SessionFanout -benchmem ./server/), six runs each: 62.1 ns per
+//     delivery before, 60.6 after (medians); one allocation more per
+//     message (the memo entry), none per recipient either way.
+//   - BenchmarkRoomFanout, 1,000 members (./actors/), three runs each:
+//     23.0 ns per delivery before, 20.1 after (the Deliver is smaller).
+//   - chatd -store memory -msg-rate 0 pinned to one core, chatbench
+//     -scenario fanout -n 1000 -rate 40 to the other, nine runs each:
+//     server CPU per delivery 7.8-18.3 µs before (median 13.0), 9.2-18.3
+//     after (median 12.2), with the machine's load average at 3 to 7 from
+//     other work; no difference stands out of that noise, and the
+//     in-process figures above show none to find.
 package server

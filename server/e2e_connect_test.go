@@ -1,6 +1,6 @@
 package server_test
 
-// PROTOCOL.md "Connecting": names, welcome, presence, takeover, origins,
+// docs/protocol.md "Connecting": names, welcome, presence, takeover, origins,
 // connection limits, pings and shutdown.
 
 import (
@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/actorchat/chat/actors"
 	"github.com/actorchat/chat/server"
 )
 
@@ -93,6 +94,21 @@ func TestE2EValidNamesAreFolded(t *testing.T) {
 			t.Errorf("%q: welcome %s, want user %q", tc.given, w.Raw, tc.folded)
 		}
 		c.leave(t)
+	}
+}
+
+// TestE2EWelcomeAnnouncesTheRateLimit checks that clients learn the rate
+// limit from the welcome, so that they can pace themselves, and that a
+// server without one announces none.
+func TestE2EWelcomeAnnouncesTheRateLimit(t *testing.T) {
+	limited := startServer(t, withActors(func(c *actors.Config) { c.MsgRate, c.MsgBurst = 2.5, 4 }))
+	w := dial(t, limited, "alice").expect(t, "welcome")
+	if w.MsgRate != 2.5 || w.MsgBurst != 4 || !strings.Contains(w.Raw, `"msg_rate":2.5,"msg_burst":4`) {
+		t.Errorf("welcome %s, want msg_rate 2.5 and msg_burst 4", w.Raw)
+	}
+	unlimited := startServer(t, noRateLimit())
+	if w := dial(t, unlimited, "alice").expect(t, "welcome"); strings.Contains(w.Raw, "msg_") {
+		t.Errorf("welcome %s announces a rate limit, but there is none", w.Raw)
 	}
 }
 

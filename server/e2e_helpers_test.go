@@ -71,7 +71,7 @@ func noRateLimit() option {
 }
 
 // startServer starts a chat server wired as cmd/chatd wires it (memory
-// store, pre-rendered public frames, metrics) and stops it when the test
+// store, metrics) and stops it when the test
 // ends: connections first (1001), then HTTP, then the actors.
 func startServer(t *testing.T, opts ...option) *env {
 	t.Helper()
@@ -80,7 +80,6 @@ func startServer(t *testing.T, opts ...option) *env {
 		actors: actors.Config{
 			Store:  store.NewMemory(store.Config{}),
 			Logger: logger,
-			Render: server.Render,
 		},
 		server: server.Config{Logger: logger},
 	}

@@ -1,6 +1,6 @@
 package server_test
 
-// Durability proofs of issue 3 that run in one process: a server stopped and
+// Durability proofs that run in one process: a server stopped and
 // started again on the same Bolt file keeps queued private messages, public
 // history, known users, the id sequence and idempotency keys; and a private
 // message written to a connection that dies before the client confirmed it
@@ -57,7 +57,6 @@ func restartStart(t *testing.T, dir string) *restartNode {
 	}
 	chat, err := actors.Start(actors.Config{
 		Store: st, Logger: logger, MsgRate: actors.NoRateLimit,
-		Render: server.Render,
 	})
 	if err != nil {
 		_ = st.Close()

@@ -1,6 +1,6 @@
 package server_test
 
-// Load proofs of issue 4: flooding, churn, slow consumers under load and
+// Load proofs: flooding, churn, slow consumers under load and
 // metrics (flood_test.go, churn_test.go, metrics_test.go,
 // flood_bench_test.go). This file also holds their small harness, whose
 // names all start with h4 so that they cannot clash with the e2e tests'
@@ -67,7 +67,6 @@ func h4StartSendBuffer(tb testing.TB, acfg actors.Config, scfg server.Config, sn
 		acfg.Store = store.NewMemory(store.Config{})
 	}
 	acfg.Logger, scfg.Logger = quiet, quiet
-	acfg.Render = server.Render
 	chat, err := actors.Start(acfg)
 	if err != nil {
 		tb.Fatalf("starting actors: %v", err)

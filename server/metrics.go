@@ -7,7 +7,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/actorchat/chat/proto/chatpb"
-	"github.com/actorchat/chat/proto/wire"
 )
 
 // Metrics are the edge's Prometheus metrics. All are safe for concurrent
@@ -58,7 +57,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 func (m *Metrics) countError(code chatpb.ErrorCode) {
-	m.errors.WithLabelValues(wire.ErrorCodeString(code)).Inc()
+	m.errors.WithLabelValues(string(wireCode(code))).Inc()
 	if code == chatpb.ErrorCode_ERROR_CODE_RATE_LIMITED {
 		m.rateLimited.Inc()
 	}

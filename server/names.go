@@ -7,29 +7,6 @@ import (
 	"github.com/actorchat/chat/proto/chatpb"
 )
 
-// closeText is the short reason sent in a close frame.
-func closeText(r chatpb.CloseReason) string {
-	switch r {
-	case chatpb.CloseReason_CLOSE_REASON_SHUTDOWN:
-		return "server shutting down"
-	case chatpb.CloseReason_CLOSE_REASON_BINARY_FRAME:
-		return "binary frames are not accepted"
-	case chatpb.CloseReason_CLOSE_REASON_INVALID_UTF8:
-		return "text frame is not valid UTF-8"
-	case chatpb.CloseReason_CLOSE_REASON_POLICY:
-		return "policy violation"
-	case chatpb.CloseReason_CLOSE_REASON_TOO_LARGE:
-		return "message too large"
-	case chatpb.CloseReason_CLOSE_REASON_REPLACED:
-		return "session replaced"
-	case chatpb.CloseReason_CLOSE_REASON_SLOW_CONSUMER:
-		return "client too slow"
-	case chatpb.CloseReason_CLOSE_REASON_INTERNAL:
-		return "internal error"
-	}
-	return ""
-}
-
 // closeLabel is a close reason as a metric label: "slow_consumer".
 func closeLabel(r chatpb.CloseReason) string {
 	if r == chatpb.CloseReason_CLOSE_REASON_UNSPECIFIED {

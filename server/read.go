@@ -117,7 +117,7 @@ func (c *conn) dispatch(op int, data []byte) {
 	case !utf8.Valid(data):
 		c.end(chatpb.CloseReason_CLOSE_REASON_INVALID_UTF8, nil)
 	default:
-		msg := wire.Decode(data, wire.Limits{MaxText: c.srv.cfg.MaxText})
+		msg := request(wire.Decode(data, wire.Limits{MaxText: c.srv.cfg.MaxText}))
 		c.srv.root().RequestWithCustomSender(c.userPID, msg, c.self)
 	}
 }

@@ -33,6 +33,7 @@ type Server struct {
 	poller   *poller // nil: each connection reads on a goroutine of its own
 	workers  *workers.Pool
 	welcomes welcomes
+	fanouts  fanouts
 	nextID   atomic.Uint64
 
 	mu       sync.Mutex // guards the fields below

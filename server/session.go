@@ -8,7 +8,6 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/actorchat/chat/proto/chatpb"
-	"github.com/actorchat/chat/proto/wire"
 )
 
 // A conn is an actor.Process: actors send to its PID like to any actor, and
@@ -41,48 +40,31 @@ func (c *conn) Stop(*actor.PID) {
 func (c *conn) endSession(m *chatpb.EndSession) {
 	var errFrame []byte
 	if m.Code != chatpb.ErrorCode_ERROR_CODE_UNSPECIFIED {
-		errFrame, _ = wire.AppendEvent(nil, m)
+		errFrame, _ = appendEvent(nil, m)
 		c.srv.metrics.countError(m.Code)
 	}
 	c.end(m.Reason, errFrame)
 }
 
-// deliver queues a message. A fan-out hands every recipient the same
-// pre-rendered frame.
+// deliver queues a message. A fan-out's recipients share one rendering
+// (memo.go).
 func (c *conn) deliver(d *chatpb.Deliver) {
-	data, _ := render(d.Frame, d)
+	data, _ := c.srv.fanouts.render(d)
 	c.enqueue(frame{op: websocket.TextMessage, data: data, seq: d.Seq, kind: d.Message.GetKind()})
-}
-
-// render returns an event's frame: the bytes its fan-out pre-rendered
-// (shared by every recipient, so never copied), else a fresh encoding.
-func render(pre []byte, event any) ([]byte, bool) {
-	if pre != nil {
-		return pre, true
-	}
-	return wire.AppendEvent(nil, event)
-}
-
-// Render renders an event in the wire format, for actors.Config.Render: the
-// room calls it once per fan-out and the sessions write the result as is.
-func Render(event any) []byte {
-	data, _ := wire.AppendEvent(nil, event)
-	return data
 }
 
 func (c *conn) send(m any) {
 	f := frame{op: websocket.TextMessage}
-	var pre []byte
 	switch m := m.(type) {
 	case *chatpb.Refused:
 		c.srv.metrics.countError(m.Code)
 	case *chatpb.Presence:
-		f.lazy, pre = true, m.Frame
+		f.lazy = true
 	case *chatpb.Welcome:
 		c.enqueue(c.srv.welcomes.frame(m))
 		return
 	}
-	data, ok := render(pre, m)
+	data, ok := c.srv.fanouts.render(m)
 	if !ok {
 		c.log(slog.LevelError, "no frame for an actor message", "type", fmt.Sprintf("%T", m))
 		return

@@ -31,7 +31,8 @@ func (c *welcomes) frame(w *chatpb.Welcome) frame {
 	if buf == nil {
 		buf = new([]byte)
 	}
-	*buf = wire.AppendWelcome((*buf)[:0], w, users)
+	ww := wireWelcome(w)
+	*buf = ww.AppendWithNames((*buf)[:0], users)
 	return frame{op: websocket.TextMessage, data: *buf, pooled: buf}
 }
 

@@ -130,7 +130,6 @@ func actorConfig(o options, st store.Store, logger *slog.Logger) actors.Config {
 		PresenceLimit: o.presenceLimit, HistoryLimit: o.history,
 		RestartLimit: o.restartLimit, RestartWindow: o.restartWindow,
 		DebugFaults: o.debugFaults,
-		Render:      server.Render,
 	}
 }
 

@@ -3,14 +3,12 @@ package wire
 import (
 	"strings"
 	"testing"
-
-	"github.com/actorchat/chat/proto/chatpb"
 )
 
 // benchMsg is a typical public message: short names, a sentence of text.
-func benchMsg() *chatpb.Message {
-	return &chatpb.Message{Id: "01JD8Z3K4M5N6P7Q8R9S0T1V2W", Kind: chatpb.Kind_KIND_PUBLIC,
-		From: "alice", Text: "Hello everyone, how is the \"new\" release going? 🚀", TsUnixMs: ts0}
+func benchMsg() *Message {
+	return &Message{ID: "01JD8Z3K4M5N6P7Q8R9S0T1V2W", Kind: KindPublic,
+		From: "alice", Text: "Hello everyone, how is the \"new\" release going? 🚀", TS: ts0}
 }
 
 // BenchmarkAppendMessage is the once-per-fan-out encoding of a public
@@ -20,7 +18,7 @@ func BenchmarkAppendMessage(b *testing.B) {
 	buf := make([]byte, 0, 512)
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = AppendMessage(buf[:0], m, false)
+		buf = m.AppendTo(buf[:0])
 	}
 	b.SetBytes(int64(len(buf)))
 }
@@ -32,18 +30,18 @@ func BenchmarkAppendMessageLongText(b *testing.B) {
 	buf := make([]byte, 0, 8192)
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = AppendMessage(buf[:0], m, false)
+		buf = m.AppendTo(buf[:0])
 	}
 	b.SetBytes(int64(len(buf)))
 }
 
-// BenchmarkAppendEventSent is the receipt every sender gets.
-func BenchmarkAppendEventSent(b *testing.B) {
-	ev := &chatpb.Sent{Ref: strp("42"), Id: "01JD8Z3K4M5N6P7Q8R9S0T1V2W", TsUnixMs: ts0, Queued: true}
+// BenchmarkAppendSent is the receipt every sender gets.
+func BenchmarkAppendSent(b *testing.B) {
+	ev := &Sent{Ref: strp("42"), ID: "01JD8Z3K4M5N6P7Q8R9S0T1V2W", TS: ts0, Queued: true}
 	buf := make([]byte, 0, 512)
 	b.ReportAllocs()
 	for b.Loop() {
-		buf, _ = AppendEvent(buf[:0], ev)
+		buf = ev.AppendTo(buf[:0])
 	}
 }
 

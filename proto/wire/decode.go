@@ -5,15 +5,12 @@ import (
 	"strconv"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/actorchat/chat/proto/chatpb"
 )
 
 // Decode turns one client text frame into the request it stands for, by the
-// rules of PROTOCOL.md "Client to server". The result is exactly one of
-// *chatpb.Say, *chatpb.Dm, *chatpb.Who, *chatpb.History, *chatpb.DebugPanic
-// or *chatpb.Invalid; Decode never returns nil and never panics, whatever the
-// bytes.
+// rules of docs/protocol.md "Client to server". The result is exactly one
+// of *Say, *Dm, *Who, *History, *DebugPanic or *Invalid; Decode never
+// returns nil and never panics, whatever the bytes.
 //
 // The server has already checked that the frame is valid UTF-8 and within the
 // message size limit; Decode stays correct without that (bytes that are not
@@ -29,7 +26,7 @@ import (
 // ref could be read, even a too long one, so that the client can match the
 // error to its request. Invalid.Counts is set for a say or a dm, which the
 // user actor charges to the rate limit before it reports the error.
-func Decode(frame []byte, lim Limits) any {
+func Decode(frame []byte, lim Limits) Request {
 	if startsWithBrace(frame) {
 		return decodeJSON(frame, lim.maxText())
 	}
@@ -50,13 +47,13 @@ func startsWithBrace(frame []byte) bool {
 }
 
 // invalid builds a refusal.
-func invalid(code chatpb.ErrorCode, msg string, ref *string, counts bool) *chatpb.Invalid {
-	return &chatpb.Invalid{Code: code, Message: msg, Ref: ref, Counts: counts}
+func invalid(code ErrorCode, msg string, ref *string, counts bool) *Invalid {
+	return &Invalid{Code: code, Message: msg, Ref: ref, Counts: counts}
 }
 
 // badRequest builds a bad_request refusal.
-func badRequest(msg string, ref *string, counts bool) *chatpb.Invalid {
-	return invalid(chatpb.ErrorCode_ERROR_CODE_BAD_REQUEST, msg, ref, counts)
+func badRequest(msg string, ref *string, counts bool) *Invalid {
+	return invalid(CodeBadRequest, msg, ref, counts)
 }
 
 // ---------------------------------------------------------------------------
@@ -72,7 +69,7 @@ const (
 )
 
 // decodeJSON decodes a frame that must be one JSON object.
-func decodeJSON(frame []byte, maxText int) any {
+func decodeJSON(frame []byte, maxText int) Request {
 	m, reason := parseRequest(frame)
 	if reason != "" {
 		return badRequest(reason, nil, false)
@@ -126,7 +123,7 @@ func requestType(v member) (typ, msg string) {
 }
 
 // decodeSay finishes a "say" request.
-func decodeSay(m *members, ref *string, maxText int) any {
+func decodeSay(m *members, ref *string, maxText int) Request {
 	key, _, keyMsg := m.key.limitedString("key", MaxKeyLen)
 	if msg := firstOf(m.text.requiredError("text"), keyMsg); msg != "" {
 		return badRequest(msg, ref, true)
@@ -135,11 +132,11 @@ func decodeSay(m *members, ref *string, maxText int) any {
 	if bad := textError(text, lone, maxText, ref); bad != nil {
 		return bad
 	}
-	return &chatpb.Say{Text: text, Ref: ref, Key: key}
+	return &Say{Text: text, Ref: ref, Key: key}
 }
 
 // decodeDm finishes a "dm" request.
-func decodeDm(m *members, ref *string, maxText int) any {
+func decodeDm(m *members, ref *string, maxText int) Request {
 	key, _, keyMsg := m.key.limitedString("key", MaxKeyLen)
 	if msg := firstOf(m.to.requiredError("to"), m.text.requiredError("text"), keyMsg); msg != "" {
 		return badRequest(msg, ref, true)
@@ -151,35 +148,35 @@ func decodeDm(m *members, ref *string, maxText int) any {
 	to := m.to.str()
 	folded, ok := FoldName(to)
 	if !ok {
-		return invalid(chatpb.ErrorCode_ERROR_CODE_UNKNOWN_USER,
+		return invalid(CodeUnknownUser,
 			quoteShort(to)+" is not a valid user name", ref, true)
 	}
-	return &chatpb.Dm{To: folded, Text: text, Ref: ref, Key: key}
+	return &Dm{To: folded, Text: text, Ref: ref, Key: key}
 }
 
 // decodeWho finishes a "who" request. "after" is folded like a name, since
 // names are case-insensitive, but not validated: it only sets where a page
 // starts.
-func decodeWho(m *members, ref *string) any {
+func decodeWho(m *members, ref *string) Request {
 	after, _, msg := m.after.optString("after")
 	if msg != "" {
 		return badRequest(msg, ref, false)
 	}
-	return &chatpb.Who{After: lowerASCII(after), Ref: ref}
+	return &Who{After: lowerASCII(after), Ref: ref}
 }
 
 // decodeHistory finishes a "history" request.
-func decodeHistory(m *members, ref *string) any {
+func decodeHistory(m *members, ref *string) Request {
 	limit, msg := m.limit.historyLimit()
 	before, _, beforeMsg := m.before.optString("before")
 	if msg = firstOf(msg, beforeMsg); msg != "" {
 		return badRequest(msg, ref, false)
 	}
-	return &chatpb.History{Limit: limit, Before: before, Ref: ref}
+	return &History{Limit: limit, Before: before, Ref: ref}
 }
 
 // textError checks a decoded text; lone reports a lone surrogate escape.
-func textError(text string, lone bool, maxText int, ref *string) *chatpb.Invalid {
+func textError(text string, lone bool, maxText int, ref *string) *Invalid {
 	reason, ok := CheckText(text, maxText)
 	if ok && lone {
 		reason, ok = `"text" holds a lone surrogate escape, which is not valid UTF-8`, false
@@ -187,7 +184,7 @@ func textError(text string, lone bool, maxText int, ref *string) *chatpb.Invalid
 	if ok {
 		return nil
 	}
-	return invalid(chatpb.ErrorCode_ERROR_CODE_INVALID_TEXT, reason, ref, true)
+	return invalid(CodeInvalidText, reason, ref, true)
 }
 
 // optString reads an optional string member; null counts as absent. msg is
@@ -226,8 +223,7 @@ func (v member) limitedString(name string, max int) (s string, present bool, msg
 	return s, present, msg
 }
 
-// optRef reads "ref" as the optional field of the actor messages: nil when
-// absent or unreadable.
+// optRef reads "ref": nil when absent or unreadable.
 func (v member) optRef() (ref *string, msg string) {
 	s, present, msg := v.limitedString("ref", MaxRefLen)
 	if !present {
@@ -238,14 +234,14 @@ func (v member) optRef() (ref *string, msg string) {
 
 // historyLimit reads "limit": absent or null is the default; otherwise an
 // integer (no fraction, no exponent) from 1 to MaxHistoryLimit.
-func (v member) historyLimit() (int32, string) {
+func (v member) historyLimit() (int, string) {
 	if v.isNull() {
 		return DefaultHistoryLimit, ""
 	}
 	// strconv refuses the JSON values a limit cannot be: a fraction, an
 	// exponent, too many digits, a quoted string, true or false.
 	if n, err := strconv.ParseInt(string(v), 10, 32); err == nil && n >= 1 && n <= MaxHistoryLimit {
-		return int32(n), ""
+		return int(n), ""
 	}
 	return 0, `"limit" must be an integer from 1 to ` + strconv.Itoa(MaxHistoryLimit)
 }
@@ -256,7 +252,7 @@ func (v member) historyLimit() (int32, string) {
 
 // decodeLine decodes a plain-text chat line: a command when it starts with
 // '/', a public message otherwise.
-func decodeLine(frame []byte, maxText int) any {
+func decodeLine(frame []byte, maxText int) Request {
 	line := trimNewline(frame)
 	if len(line) == 0 || line[0] != '/' {
 		return sayLine(string(line), maxText)
@@ -266,24 +262,24 @@ func decodeLine(frame []byte, maxText int) any {
 	case equalFoldASCII(name, "dm"):
 		return dmLine(rest, maxText)
 	case equalFoldASCII(name, "who"):
-		return &chatpb.Who{}
+		return &Who{}
 	case equalFoldASCII(name, "debug") && equalFoldASCII(trimBlankRight(rest), "panic"):
-		return &chatpb.DebugPanic{}
+		return &DebugPanic{}
 	}
-	return invalid(chatpb.ErrorCode_ERROR_CODE_UNKNOWN_COMMAND,
+	return invalid(CodeUnknownCommand,
 		"unknown command "+quoteShort("/"+string(name))+"; commands are /dm NAME TEXT and /who", nil, false)
 }
 
 // sayLine turns a line that is not a command into a public message.
-func sayLine(text string, maxText int) any {
+func sayLine(text string, maxText int) Request {
 	if bad := textError(text, false, maxText, nil); bad != nil {
 		return bad
 	}
-	return &chatpb.Say{Text: text}
+	return &Say{Text: text}
 }
 
 // dmLine decodes the arguments of "/dm NAME TEXT".
-func dmLine(args []byte, maxText int) any {
+func dmLine(args []byte, maxText int) Request {
 	name, text := cutWord(args)
 	if len(name) == 0 {
 		return badRequest("/dm needs a user name: /dm NAME TEXT", nil, true)
@@ -293,10 +289,10 @@ func dmLine(args []byte, maxText int) any {
 	}
 	folded, ok := FoldName(string(name))
 	if !ok {
-		return invalid(chatpb.ErrorCode_ERROR_CODE_UNKNOWN_USER,
+		return invalid(CodeUnknownUser,
 			quoteShort(string(name))+" is not a valid user name", nil, true)
 	}
-	return &chatpb.Dm{To: folded, Text: string(text)}
+	return &Dm{To: folded, Text: string(text)}
 }
 
 // trimNewline removes one trailing "\n" or "\r\n".

@@ -4,30 +4,28 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/actorchat/chat/proto/chatpb"
 )
 
 // describe renders a decoded request compactly, for table tests. Invalid
 // messages are left out (they are prose); TestDecode checks they are set.
-func describe(v any) string {
+func describe(v Request) string {
 	switch r := v.(type) {
-	case *chatpb.Say:
+	case *Say:
 		return fmt.Sprintf("say text=%q%s%s", r.Text, keyDesc(r.Key), refDesc(r.Ref))
-	case *chatpb.Dm:
+	case *Dm:
 		return fmt.Sprintf("dm to=%q text=%q%s%s", r.To, r.Text, keyDesc(r.Key), refDesc(r.Ref))
-	case *chatpb.Who:
+	case *Who:
 		return fmt.Sprintf("who after=%q%s", r.After, refDesc(r.Ref))
-	case *chatpb.History:
+	case *History:
 		return fmt.Sprintf("history limit=%d before=%q%s", r.Limit, r.Before, refDesc(r.Ref))
-	case *chatpb.DebugPanic:
+	case *DebugPanic:
 		return "debug panic"
-	case *chatpb.Invalid:
+	case *Invalid:
 		counts := ""
 		if r.Counts {
 			counts = " counts"
 		}
-		return fmt.Sprintf("invalid %s%s%s", ErrorCodeString(r.Code), counts, refDesc(r.Ref))
+		return fmt.Sprintf("invalid %s%s%s", r.Code, counts, refDesc(r.Ref))
 	}
 	return fmt.Sprintf("unexpected %T", v)
 }
@@ -50,7 +48,7 @@ type decodeCase struct {
 	name, frame, want string
 }
 
-// jsonCases covers the JSON request rules of PROTOCOL.md "Client to server".
+// jsonCases covers the JSON request rules of docs/protocol.md "Client to server".
 var jsonCases = []decodeCase{
 	// Well-formed requests.
 	{"say", `{"type":"say","text":"hi","ref":"1"}`, `say text="hi" ref="1"`},
@@ -226,7 +224,7 @@ func TestDecode(t *testing.T) {
 				if d := describe(got); d != tc.want {
 					t.Errorf("Decode(%.80q)\n got  %s\n want %s", tc.frame, d, tc.want)
 				}
-				if inv, ok := got.(*chatpb.Invalid); ok && inv.Message == "" {
+				if inv, ok := got.(*Invalid); ok && inv.Message == "" {
 					t.Errorf("Decode(%.80q): Invalid without a message", tc.frame)
 				}
 			})
@@ -263,7 +261,7 @@ func TestDecodeMessages(t *testing.T) {
 		{"/frob x", `unknown command "/frob"; commands are /dm NAME TEXT and /who`},
 	}
 	for _, tc := range cases {
-		inv, ok := Decode([]byte(tc.frame), Limits{}).(*chatpb.Invalid)
+		inv, ok := Decode([]byte(tc.frame), Limits{}).(*Invalid)
 		if !ok {
 			t.Errorf("%q: not refused", tc.frame)
 			continue
@@ -277,9 +275,11 @@ func TestDecodeMessages(t *testing.T) {
 func TestDecodeLongValuesInMessagesAreCut(t *testing.T) {
 	long := strings.Repeat("é", 5000)
 	for _, frame := range []string{`{"type":"` + long + `"}`, "/" + long, `{"type":"dm","to":"` + long + `","text":"x"}`} {
-		inv, ok := Decode([]byte(frame), Limits{}).(*chatpb.Invalid)
-		if !ok || len(inv.Message) > 120 {
-			t.Errorf("error message for a %d-byte value is %d bytes", len(long), len(inv.GetMessage()))
+		inv, ok := Decode([]byte(frame), Limits{}).(*Invalid)
+		if !ok {
+			t.Errorf("a %d-byte value was not refused", len(long))
+		} else if len(inv.Message) > 120 {
+			t.Errorf("error message for a %d-byte value is %d bytes", len(long), len(inv.Message))
 		}
 	}
 }
@@ -287,7 +287,7 @@ func TestDecodeLongValuesInMessagesAreCut(t *testing.T) {
 func TestDecodeNeverSharesTheFrame(t *testing.T) {
 	// The server reuses its read buffer: decoded strings must not alias it.
 	frame := []byte(`{"type":"say","text":"hello","ref":"r1","key":"k1"}`)
-	say := Decode(frame, Limits{}).(*chatpb.Say)
+	say := Decode(frame, Limits{}).(*Say)
 	for i := range frame {
 		frame[i] = 'x'
 	}

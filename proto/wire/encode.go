@@ -1,185 +1,12 @@
 package wire
 
 import (
+	"math"
 	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
-
-	"github.com/actorchat/chat/proto/chatpb"
 )
-
-// AppendEvent appends the server frame for ev to dst. ev is one of
-// *chatpb.Welcome, *chatpb.Deliver, *chatpb.Sent, *chatpb.Users,
-// *chatpb.Presence, *chatpb.HistoryPage, *chatpb.Refused or
-// *chatpb.EndSession. A Deliver whose Frame is set appends Frame as is (it was
-// rendered once for a fan-out); an EndSession renders the error frame of its
-// Code, and ok is false when it has none (the session just closes). ok is
-// false, and dst is returned unchanged, for nil and for any other type.
-func AppendEvent(dst []byte, ev any) (out []byte, ok bool) {
-	switch e := ev.(type) {
-	case *chatpb.Deliver:
-		return appendDeliver(dst, e)
-	case *chatpb.Welcome:
-		return appendWelcome(dst, e), e != nil
-	case *chatpb.Sent:
-		return appendSent(dst, e), e != nil
-	case *chatpb.Users:
-		return appendUsers(dst, e), e != nil
-	case *chatpb.Presence:
-		return appendPresence(dst, e), e != nil
-	case *chatpb.HistoryPage:
-		return appendHistory(dst, e), e != nil
-	case *chatpb.Refused:
-		if e == nil {
-			return dst, false
-		}
-		return AppendError(dst, e.Ref, e.Code, e.Message), true
-	case *chatpb.EndSession:
-		if e.GetCode() == chatpb.ErrorCode_ERROR_CODE_UNSPECIFIED {
-			return dst, false
-		}
-		return AppendError(dst, nil, e.Code, e.Message), true
-	}
-	return dst, false
-}
-
-// AppendMessage appends the "message" frame of a stored message: kind
-// "public", or "dm" with "to"; "offline" and "redelivered" only when true.
-// KIND_UNSPECIFIED renders as public. It allocates nothing when dst has room.
-func AppendMessage(dst []byte, m *chatpb.Message, redelivered bool) []byte {
-	dst = append(dst, `{"type":"message","id":`...)
-	dst = appendString(dst, m.GetId())
-	if m.GetKind() == chatpb.Kind_KIND_DM {
-		dst = append(dst, `,"kind":"dm","from":`...)
-		dst = appendString(dst, m.GetFrom())
-		dst = append(dst, `,"to":`...)
-		dst = appendString(dst, m.GetTo())
-	} else {
-		dst = append(dst, `,"kind":"public","from":`...)
-		dst = appendString(dst, m.GetFrom())
-	}
-	dst = append(dst, `,"text":`...)
-	dst = appendString(dst, m.GetText())
-	dst = appendTSField(dst, m.GetTsUnixMs())
-	dst = appendTrue(dst, `,"offline":true`, m.GetOffline())
-	dst = appendTrue(dst, `,"redelivered":true`, redelivered)
-	return append(dst, '}')
-}
-
-// AppendError appends an "error" frame. An unspecified or unknown code is
-// rendered as "internal", since a refusal without a reason is a server fault.
-func AppendError(dst []byte, ref *string, code chatpb.ErrorCode, message string) []byte {
-	name := ErrorCodeString(code)
-	if name == "" {
-		name = CodeInternal
-	}
-	dst = append(dst, `{"type":"error"`...)
-	dst = appendRef(dst, ref)
-	dst = append(dst, `,"code":`...)
-	dst = appendString(dst, name)
-	dst = append(dst, `,"message":`...)
-	dst = appendString(dst, message)
-	return append(dst, '}')
-}
-
-// appendDeliver renders a Deliver: its pre-rendered frame, or its message.
-func appendDeliver(dst []byte, d *chatpb.Deliver) ([]byte, bool) {
-	if len(d.GetFrame()) > 0 {
-		return append(dst, d.Frame...), true
-	}
-	if d.GetMessage() == nil {
-		return dst, false
-	}
-	return AppendMessage(dst, d.Message, d.Redelivered), true
-}
-
-// appendWelcome renders {"type":"welcome","user","users","online","ts"}.
-func appendWelcome(dst []byte, w *chatpb.Welcome) []byte {
-	if w == nil {
-		return dst
-	}
-	return AppendWelcome(dst, w, AppendNames(nil, w.Users))
-}
-
-// AppendWelcome appends w's welcome frame with users, its names already
-// rendered by AppendNames: welcomes that share a list (the room shares one
-// until it changes) can share its rendering, which is most of the frame.
-func AppendWelcome(dst []byte, w *chatpb.Welcome, users []byte) []byte {
-	dst = append(dst, `{"type":"welcome","user":`...)
-	dst = appendString(dst, w.GetUser())
-	dst = append(dst, `,"users":`...)
-	dst = append(dst, users...)
-	dst = append(dst, `,"online":`...)
-	dst = strconv.AppendInt(dst, int64(w.GetOnline()), 10)
-	dst = appendTSField(dst, w.GetTsUnixMs())
-	return append(dst, '}')
-}
-
-// appendSent renders {"type":"sent","ref","id","ts","queued"}.
-func appendSent(dst []byte, s *chatpb.Sent) []byte {
-	if s == nil {
-		return dst
-	}
-	dst = append(dst, `{"type":"sent"`...)
-	dst = appendRef(dst, s.Ref)
-	dst = append(dst, `,"id":`...)
-	dst = appendString(dst, s.Id)
-	dst = appendTSField(dst, s.TsUnixMs)
-	dst = appendTrue(dst, `,"queued":true`, s.Queued)
-	return append(dst, '}')
-}
-
-// appendUsers renders {"type":"users","ref","users","online"}.
-func appendUsers(dst []byte, u *chatpb.Users) []byte {
-	if u == nil {
-		return dst
-	}
-	dst = append(dst, `{"type":"users"`...)
-	dst = appendRef(dst, u.Ref)
-	dst = append(dst, `,"users":`...)
-	dst = AppendNames(dst, u.Users)
-	dst = append(dst, `,"online":`...)
-	dst = strconv.AppendInt(dst, int64(u.Online), 10)
-	return append(dst, '}')
-}
-
-// appendPresence renders {"type":"presence","user","online","ts"}. "online"
-// is written even when false: it is what the frame is about.
-func appendPresence(dst []byte, p *chatpb.Presence) []byte {
-	if p == nil {
-		return dst
-	}
-	dst = append(dst, `{"type":"presence","user":`...)
-	dst = appendString(dst, p.User)
-	dst = append(dst, `,"online":`...)
-	dst = strconv.AppendBool(dst, p.Online)
-	dst = appendTSField(dst, p.TsUnixMs)
-	return append(dst, '}')
-}
-
-// appendHistory renders {"type":"history","ref","messages":[...]}, each
-// element a full message frame; nil entries are skipped.
-func appendHistory(dst []byte, h *chatpb.HistoryPage) []byte {
-	if h == nil {
-		return dst
-	}
-	dst = append(dst, `{"type":"history"`...)
-	dst = appendRef(dst, h.Ref)
-	dst = append(dst, `,"messages":[`...)
-	first := true
-	for _, m := range h.Messages {
-		if m == nil {
-			continue
-		}
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst = AppendMessage(dst, m, false)
-	}
-	return append(dst, "]}"...)
-}
 
 // appendRef appends `,"ref":R` when the request carried a ref, even "".
 func appendRef(dst []byte, ref *string) []byte {
@@ -195,6 +22,16 @@ func appendTSField(dst []byte, unixMs int64) []byte {
 	dst = append(dst, `,"ts":"`...)
 	dst = AppendTS(dst, unixMs)
 	return append(dst, '"')
+}
+
+// appendNumber appends v as a JSON number: plain decimals, and an exponent
+// only for the very small and the very large, where encoding/json uses one
+// too. v must be finite (JSON has no NaN or infinity).
+func appendNumber(dst []byte, v float64) []byte {
+	if a := math.Abs(v); a != 0 && (a < 1e-6 || a >= 1e21) {
+		return strconv.AppendFloat(dst, v, 'e', -1, 64)
+	}
+	return strconv.AppendFloat(dst, v, 'f', -1, 64)
 }
 
 // appendTrue appends field when v is true: false booleans are left out.

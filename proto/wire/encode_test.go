@@ -2,13 +2,12 @@ package wire
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
-
-	"github.com/actorchat/chat/proto/chatpb"
 )
 
 // ts0 is 2026-11-28T12:00:00.123Z.
@@ -16,71 +15,79 @@ const ts0 = int64(1795867200123)
 
 func strp(s string) *string { return &s }
 
-func publicMsg() *chatpb.Message {
-	return &chatpb.Message{Id: "m1", Kind: chatpb.Kind_KIND_PUBLIC, From: "alice", Text: "hi", TsUnixMs: ts0}
+func publicMsg() Message {
+	return Message{ID: "m1", Kind: KindPublic, From: "alice", Text: "hi", TS: ts0}
 }
 
-func dmMsg() *chatpb.Message {
-	return &chatpb.Message{Id: "m2", Kind: chatpb.Kind_KIND_DM, From: "alice", To: "bob", Text: "psst", TsUnixMs: ts0}
+func dmMsg() Message {
+	return Message{ID: "m2", Kind: KindDM, From: "alice", To: "bob", Text: "psst", TS: ts0}
+}
+
+// event is any server frame type.
+type event interface {
+	AppendTo(dst []byte) []byte
 }
 
 // eventCases pairs each event with its exact frame. The golden strings pin
 // field names, order and the omission of false booleans.
 var eventCases = []struct {
 	name  string
-	ev    any
+	ev    event
 	frame string
 }{
-	{"welcome", &chatpb.Welcome{User: "alice", Users: []string{"alice", "bob"}, Online: 2, TsUnixMs: ts0},
+	{"welcome", &Welcome{User: "alice", Users: []string{"alice", "bob"}, Online: 2, TS: ts0},
 		`{"type":"welcome","user":"alice","users":["alice","bob"],"online":2,"ts":"2026-11-28T12:00:00.123Z"}`},
-	{"welcome nil users", &chatpb.Welcome{User: "alice", Online: 0, TsUnixMs: 0},
+	{"welcome nil users", &Welcome{User: "alice", Online: 0, TS: 0},
 		`{"type":"welcome","user":"alice","users":[],"online":0,"ts":"1970-01-01T00:00:00.000Z"}`},
-	{"public message", &chatpb.Deliver{Message: publicMsg()},
+	{"welcome with rate limit", &Welcome{User: "a", Users: []string{"a"}, Online: 1, TS: ts0, MsgRate: 10, MsgBurst: 30},
+		`{"type":"welcome","user":"a","users":["a"],"online":1,"ts":"2026-11-28T12:00:00.123Z","msg_rate":10,"msg_burst":30}`},
+	{"welcome with fractional rate", &Welcome{User: "a", TS: ts0, MsgRate: 0.5, MsgBurst: 1},
+		`{"type":"welcome","user":"a","users":[],"online":0,"ts":"2026-11-28T12:00:00.123Z","msg_rate":0.5,"msg_burst":1}`},
+	{"public message", ptr(publicMsg()),
 		`{"type":"message","id":"m1","kind":"public","from":"alice","text":"hi","ts":"2026-11-28T12:00:00.123Z"}`},
-	{"dm", &chatpb.Deliver{Message: dmMsg(), Seq: 3},
+	{"dm", ptr(dmMsg()),
 		`{"type":"message","id":"m2","kind":"dm","from":"alice","to":"bob","text":"psst","ts":"2026-11-28T12:00:00.123Z"}`},
-	{"offline redelivered dm", &chatpb.Deliver{Message: func() *chatpb.Message { m := dmMsg(); m.Offline = true; return m }(), Redelivered: true},
+	{"offline redelivered dm", &Message{ID: "m2", Kind: KindDM, From: "alice", To: "bob", Text: "psst", TS: ts0, Offline: true, Redelivered: true},
 		`{"type":"message","id":"m2","kind":"dm","from":"alice","to":"bob","text":"psst","ts":"2026-11-28T12:00:00.123Z","offline":true,"redelivered":true}`},
-	{"unspecified kind is public", &chatpb.Deliver{Message: &chatpb.Message{Id: "x", From: "a", To: "ignored", Text: "t", TsUnixMs: ts0}},
+	{"public message has no to", &Message{ID: "x", From: "a", To: "ignored", Text: "t", TS: ts0},
 		`{"type":"message","id":"x","kind":"public","from":"a","text":"t","ts":"2026-11-28T12:00:00.123Z"}`},
-	{"pre-rendered frame", &chatpb.Deliver{Message: dmMsg(), Frame: []byte(`{"type":"message","id":"pre"}`)},
-		`{"type":"message","id":"pre"}`},
-	{"sent", &chatpb.Sent{Ref: strp("1"), Id: "m1", TsUnixMs: ts0},
+	{"sent", &Sent{Ref: strp("1"), ID: "m1", TS: ts0},
 		`{"type":"sent","ref":"1","id":"m1","ts":"2026-11-28T12:00:00.123Z"}`},
-	{"sent queued no ref", &chatpb.Sent{Id: "m2", TsUnixMs: ts0, Queued: true},
+	{"sent queued no ref", &Sent{ID: "m2", TS: ts0, Queued: true},
 		`{"type":"sent","id":"m2","ts":"2026-11-28T12:00:00.123Z","queued":true}`},
-	{"sent empty ref", &chatpb.Sent{Ref: strp(""), Id: "m1", TsUnixMs: ts0},
+	{"sent empty ref", &Sent{Ref: strp(""), ID: "m1", TS: ts0},
 		`{"type":"sent","ref":"","id":"m1","ts":"2026-11-28T12:00:00.123Z"}`},
-	{"users", &chatpb.Users{Ref: strp("3"), Users: []string{"alice", "bob"}, Online: 1500},
+	{"users", &Users{Ref: strp("3"), Users: []string{"alice", "bob"}, Online: 1500},
 		`{"type":"users","ref":"3","users":["alice","bob"],"online":1500}`},
-	{"users empty", &chatpb.Users{},
+	{"users empty", &Users{},
 		`{"type":"users","users":[],"online":0}`},
-	{"presence online", &chatpb.Presence{User: "bob", Online: true, TsUnixMs: ts0},
+	{"presence online", &Presence{User: "bob", Online: true, TS: ts0},
 		`{"type":"presence","user":"bob","online":true,"ts":"2026-11-28T12:00:00.123Z"}`},
-	{"presence offline", &chatpb.Presence{User: "bob", TsUnixMs: ts0},
+	{"presence offline", &Presence{User: "bob", TS: ts0},
 		`{"type":"presence","user":"bob","online":false,"ts":"2026-11-28T12:00:00.123Z"}`},
-	{"history", &chatpb.HistoryPage{Ref: strp("h1"), Messages: []*chatpb.Message{publicMsg(), nil, publicMsg()}},
+	{"history", &HistoryPage{Ref: strp("h1"), Messages: []Message{publicMsg(), publicMsg()}},
 		`{"type":"history","ref":"h1","messages":[` +
 			`{"type":"message","id":"m1","kind":"public","from":"alice","text":"hi","ts":"2026-11-28T12:00:00.123Z"},` +
 			`{"type":"message","id":"m1","kind":"public","from":"alice","text":"hi","ts":"2026-11-28T12:00:00.123Z"}]}`},
-	{"history empty", &chatpb.HistoryPage{},
+	{"history empty", &HistoryPage{},
 		`{"type":"history","messages":[]}`},
-	{"refused", &chatpb.Refused{Ref: strp("2"), Code: chatpb.ErrorCode_ERROR_CODE_UNKNOWN_USER, Message: "no such user"},
+	{"error", &Error{Ref: strp("2"), Code: CodeUnknownUser, Message: "no such user"},
 		`{"type":"error","ref":"2","code":"unknown_user","message":"no such user"}`},
-	{"refused unspecified is internal", &chatpb.Refused{Message: "oops"},
+	{"error without code is internal", &Error{Message: "oops"},
 		`{"type":"error","code":"internal","message":"oops"}`},
-	{"end session with code", &chatpb.EndSession{Reason: chatpb.CloseReason_CLOSE_REASON_REPLACED, Code: chatpb.ErrorCode_ERROR_CODE_SESSION_REPLACED, Message: "replaced"},
+	{"error with an unknown code is internal", &Error{Code: "Bad_Request", Message: "x"},
+		`{"type":"error","code":"internal","message":"x"}`},
+	{"error session replaced", &Error{Code: CodeSessionReplaced, Message: "replaced"},
 		`{"type":"error","code":"session_replaced","message":"replaced"}`},
 }
 
-func TestAppendEventGolden(t *testing.T) {
+func ptr[T any](v T) *T { return &v }
+
+func TestAppendToGolden(t *testing.T) {
 	for _, tc := range eventCases {
 		t.Run(tc.name, func(t *testing.T) {
 			prefix := []byte("keep:")
-			out, ok := AppendEvent(prefix, tc.ev)
-			if !ok {
-				t.Fatal("ok = false")
-			}
+			out := tc.ev.AppendTo(prefix)
 			if got := string(out[len(prefix):]); got != tc.frame {
 				t.Errorf("frame\n got  %s\n want %s", got, tc.frame)
 			}
@@ -91,49 +98,49 @@ func TestAppendEventGolden(t *testing.T) {
 	}
 }
 
-// TestAppendEventRoundTrip checks every frame with two independent readers:
+// TestAppendToRoundTrip checks every frame with two independent readers:
 // encoding/json into a generic map (exactly these fields, these JSON types)
 // and ParseServerFrame (what the client sees).
-func TestAppendEventRoundTrip(t *testing.T) {
+func TestAppendToRoundTrip(t *testing.T) {
 	ts := "2026-11-28T12:00:00.123Z"
 	msg := map[string]any{"type": "message", "id": "m1", "kind": "public", "from": "alice", "text": "hi", "ts": ts}
 	cases := []struct {
 		name   string
-		ev     any
+		ev     event
 		fields map[string]any
 		frame  ServerFrame
 	}{
 		{"welcome", eventCases[0].ev,
 			map[string]any{"type": "welcome", "user": "alice", "users": []any{"alice", "bob"}, "online": 2.0, "ts": ts},
 			ServerFrame{Type: "welcome", User: "alice", Users: []string{"alice", "bob"}, Online: 2, TS: ts}},
-		{"dm", eventCases[4].ev,
+		{"welcome with rate limit", &Welcome{User: "a", Users: []string{"a"}, Online: 1, TS: ts0, MsgRate: 2.5, MsgBurst: 7},
+			map[string]any{"type": "welcome", "user": "a", "users": []any{"a"}, "online": 1.0, "ts": ts, "msg_rate": 2.5, "msg_burst": 7.0},
+			ServerFrame{Type: "welcome", User: "a", Users: []string{"a"}, Online: 1, TS: ts, MsgRate: 2.5, MsgBurst: 7}},
+		{"dm", eventCases[6].ev,
 			map[string]any{"type": "message", "id": "m2", "kind": "dm", "from": "alice", "to": "bob", "text": "psst", "ts": ts, "offline": true, "redelivered": true},
 			ServerFrame{Type: "message", ID: "m2", Kind: "dm", From: "alice", To: "bob", Text: "psst", TS: ts, Offline: true, Redelivered: true}},
-		{"sent", &chatpb.Sent{Ref: strp(""), Id: "m2", TsUnixMs: ts0, Queued: true},
+		{"sent", &Sent{Ref: strp(""), ID: "m2", TS: ts0, Queued: true},
 			map[string]any{"type": "sent", "ref": "", "id": "m2", "ts": ts, "queued": true},
 			ServerFrame{Type: "sent", Ref: strp(""), ID: "m2", TS: ts, Queued: true}},
-		{"users", eventCases[10].ev,
+		{"users", eventCases[11].ev,
 			map[string]any{"type": "users", "ref": "3", "users": []any{"alice", "bob"}, "online": 1500.0},
 			ServerFrame{Type: "users", Ref: strp("3"), Users: []string{"alice", "bob"}, Online: 1500}},
-		{"presence on", eventCases[12].ev,
+		{"presence on", eventCases[13].ev,
 			map[string]any{"type": "presence", "user": "bob", "online": true, "ts": ts},
 			ServerFrame{Type: "presence", User: "bob", IsOnline: true, TS: ts}},
-		{"presence off", eventCases[13].ev,
+		{"presence off", eventCases[14].ev,
 			map[string]any{"type": "presence", "user": "bob", "online": false, "ts": ts},
 			ServerFrame{Type: "presence", User: "bob", TS: ts}},
-		{"history", &chatpb.HistoryPage{Ref: strp("h"), Messages: []*chatpb.Message{publicMsg()}},
+		{"history", &HistoryPage{Ref: strp("h"), Messages: []Message{publicMsg()}},
 			map[string]any{"type": "history", "ref": "h", "messages": []any{msg}},
 			ServerFrame{Type: "history", Ref: strp("h"), Messages: []ServerFrame{{Type: "message", ID: "m1", Kind: "public", From: "alice", Text: "hi", TS: ts}}}},
-		{"error", eventCases[16].ev,
+		{"error", eventCases[17].ev,
 			map[string]any{"type": "error", "ref": "2", "code": "unknown_user", "message": "no such user"},
 			ServerFrame{Type: "error", Ref: strp("2"), Code: "unknown_user", Message: "no such user"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			out, ok := AppendEvent(nil, tc.ev)
-			if !ok {
-				t.Fatal("ok = false")
-			}
+			out := tc.ev.AppendTo(nil)
 			var fields map[string]any
 			if err := json.Unmarshal(out, &fields); err != nil {
 				t.Fatalf("encoding/json: %v in %s", err, out)
@@ -152,26 +159,54 @@ func TestAppendEventRoundTrip(t *testing.T) {
 	}
 }
 
-func TestAppendEventRefused(t *testing.T) {
-	cases := []struct {
-		name string
-		ev   any
-	}{
-		{"nil", nil},
-		{"other type", &chatpb.Say{Text: "hi"}},
-		{"value not pointer", chatpb.Sent{}},
-		{"nil welcome", (*chatpb.Welcome)(nil)},
-		{"nil deliver", (*chatpb.Deliver)(nil)},
-		{"nil refused", (*chatpb.Refused)(nil)},
-		{"nil end session", (*chatpb.EndSession)(nil)},
-		{"deliver without message", &chatpb.Deliver{Seq: 1}},
-		{"end session without code", &chatpb.EndSession{Reason: chatpb.CloseReason_CLOSE_REASON_SHUTDOWN}},
-	}
-	for _, tc := range cases {
-		out, ok := AppendEvent([]byte("x"), tc.ev)
-		if ok || string(out) != "x" {
-			t.Errorf("%s: AppendEvent = %q, %v; want dst unchanged, false", tc.name, out, ok)
+// TestWelcomeRateLimitOmittedWhenOff checks that a welcome announces no
+// limit when there is none, and never renders a number JSON cannot hold.
+func TestWelcomeRateLimitOmittedWhenOff(t *testing.T) {
+	for _, w := range []Welcome{
+		{MsgRate: 0, MsgBurst: 0},
+		{MsgRate: -1, MsgBurst: -1},
+		{MsgRate: math.Inf(1)},
+		{MsgRate: math.NaN()},
+	} {
+		out := w.AppendTo(nil)
+		if strings.Contains(string(out), "msg_") || !json.Valid(out) {
+			t.Errorf("rate %v, burst %d: %s", w.MsgRate, w.MsgBurst, out)
 		}
+	}
+}
+
+// TestAppendNumberIsJSON checks rates of every magnitude against
+// encoding/json: valid JSON that reads back as the same float64.
+func TestAppendNumberIsJSON(t *testing.T) {
+	for _, v := range []float64{1, 10, 0.5, 1.0 / 3, 1e-7, 123456.789, 1e20, 1e21, 1e300, math.SmallestNonzeroFloat64, math.MaxFloat64} {
+		out := appendNumber(nil, v)
+		var back float64
+		if err := json.Unmarshal(out, &back); err != nil || back != v {
+			t.Errorf("appendNumber(%v) = %s: read back %v, %v", v, out, back, err)
+		}
+		if len(out) > 32 {
+			t.Errorf("appendNumber(%v) = %s: longer than encoding/json would write", v, out)
+		}
+	}
+}
+
+func TestErrorCodesKnown(t *testing.T) {
+	for _, c := range []ErrorCode{CodeBadRequest, CodeUnknownCommand, CodeInvalidText, CodeUnknownUser,
+		CodeQueueFull, CodeRateLimited, CodeSessionReplaced, CodeInternal} {
+		if !c.Known() {
+			t.Errorf("%q is not Known", c)
+		}
+	}
+	for _, c := range []ErrorCode{"", "BAD_REQUEST", "nope", "internal "} {
+		if c.Known() {
+			t.Errorf("%q is Known", c)
+		}
+	}
+}
+
+func TestKindString(t *testing.T) {
+	if KindPublic.String() != "public" || KindDM.String() != "dm" || Kind(7).String() != "public" {
+		t.Errorf("kinds: %s %s %s", KindPublic, KindDM, Kind(7))
 	}
 }
 
@@ -247,82 +282,31 @@ func TestParseTSIsStrict(t *testing.T) {
 	}
 }
 
-func TestAppendMessageAllocs(t *testing.T) {
+func TestAppendToAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector changes allocation counts")
 	}
 	m := dmMsg()
-	m.Text = strings.Repeat("quote\" and é ", 20)
-	buf := make([]byte, 0, 1024)
-	if n := testing.AllocsPerRun(100, func() { buf = AppendMessage(buf[:0], m, true) }); n != 0 {
-		t.Errorf("AppendMessage with room in dst: %v allocations", n)
-	}
-	ev := &chatpb.Sent{Ref: strp("r"), Id: "m", TsUnixMs: ts0}
-	if n := testing.AllocsPerRun(100, func() { buf, _ = AppendEvent(buf[:0], ev) }); n != 0 {
-		t.Errorf("AppendEvent(Sent) with room in dst: %v allocations", n)
-	}
-}
-
-func TestErrorCodes(t *testing.T) {
-	want := map[chatpb.ErrorCode]string{
-		chatpb.ErrorCode_ERROR_CODE_BAD_REQUEST:      "bad_request",
-		chatpb.ErrorCode_ERROR_CODE_UNKNOWN_COMMAND:  "unknown_command",
-		chatpb.ErrorCode_ERROR_CODE_INVALID_TEXT:     "invalid_text",
-		chatpb.ErrorCode_ERROR_CODE_UNKNOWN_USER:     "unknown_user",
-		chatpb.ErrorCode_ERROR_CODE_QUEUE_FULL:       "queue_full",
-		chatpb.ErrorCode_ERROR_CODE_RATE_LIMITED:     "rate_limited",
-		chatpb.ErrorCode_ERROR_CODE_SESSION_REPLACED: "session_replaced",
-		chatpb.ErrorCode_ERROR_CODE_INTERNAL:         "internal",
-	}
-	for name := range chatpb.ErrorCode_value {
-		c := chatpb.ErrorCode(chatpb.ErrorCode_value[name])
-		s := ErrorCodeString(c)
-		if s != want[c] {
-			t.Errorf("ErrorCodeString(%v) = %q, want %q", c, s, want[c])
-		}
-		if back, ok := ParseErrorCode(s); s != "" && (!ok || back != c) {
-			t.Errorf("ParseErrorCode(%q) = %v, %v", s, back, ok)
-		}
-	}
-	for _, s := range []string{"", "BAD_REQUEST", "nope"} {
-		if _, ok := ParseErrorCode(s); ok {
-			t.Errorf("ParseErrorCode(%q) accepted", s)
-		}
-	}
-	if s := ErrorCodeString(99); s != "" {
-		t.Errorf("ErrorCodeString(99) = %q", s)
-	}
-}
-
-func TestCloseCodes(t *testing.T) {
-	want := map[chatpb.CloseReason]int{
-		chatpb.CloseReason_CLOSE_REASON_NORMAL:        1000,
-		chatpb.CloseReason_CLOSE_REASON_SHUTDOWN:      1001,
-		chatpb.CloseReason_CLOSE_REASON_BINARY_FRAME:  1003,
-		chatpb.CloseReason_CLOSE_REASON_INVALID_UTF8:  1007,
-		chatpb.CloseReason_CLOSE_REASON_POLICY:        1008,
-		chatpb.CloseReason_CLOSE_REASON_TOO_LARGE:     1009,
-		chatpb.CloseReason_CLOSE_REASON_REPLACED:      4000,
-		chatpb.CloseReason_CLOSE_REASON_SLOW_CONSUMER: 4001,
-		chatpb.CloseReason_CLOSE_REASON_INTERNAL:      1011,
-	}
-	for r, code := range want {
-		if got := CloseCode(r); got != code {
-			t.Errorf("CloseCode(%v) = %d, want %d", r, got, code)
-		}
-		if back := CloseReasonOf(code); back != r {
-			t.Errorf("CloseReasonOf(%d) = %v, want %v", code, back, r)
-		}
-	}
-	if len(want) != len(chatpb.CloseReason_name)-1 {
-		t.Errorf("a close reason has no expected code; update the test and CloseCode")
-	}
-	if got := CloseCode(chatpb.CloseReason_CLOSE_REASON_UNSPECIFIED); got != 1011 {
-		t.Errorf("CloseCode(UNSPECIFIED) = %d, want 1011", got)
-	}
-	for _, code := range []int{0, 1002, 1006, 4002} {
-		if r := CloseReasonOf(code); r != chatpb.CloseReason_CLOSE_REASON_UNSPECIFIED {
-			t.Errorf("CloseReasonOf(%d) = %v", code, r)
+	m.Text, m.Redelivered = strings.Repeat("quote\" and é ", 20), true
+	page := HistoryPage{Ref: strp("h"), Messages: []Message{m, publicMsg()}}
+	names := AppendNames(nil, []string{"alice", "bob"})
+	for _, tc := range []struct {
+		name   string
+		append func([]byte) []byte
+	}{
+		{"message", m.AppendTo},
+		{"sent", (&Sent{Ref: strp("r"), ID: "m", TS: ts0}).AppendTo},
+		{"users", (&Users{Users: []string{"alice", "bob"}, Online: 2}).AppendTo},
+		{"presence", (&Presence{User: "bob", TS: ts0}).AppendTo},
+		{"history", page.AppendTo},
+		{"error", (&Error{Code: CodeQueueFull, Message: "full"}).AppendTo},
+		{"welcome with names", func(dst []byte) []byte {
+			return (&Welcome{User: "a", Online: 2, TS: ts0, MsgRate: 10, MsgBurst: 30}).AppendWithNames(dst, names)
+		}},
+	} {
+		buf := make([]byte, 0, 2048)
+		if n := testing.AllocsPerRun(100, func() { buf = tc.append(buf[:0]) }); n != 0 {
+			t.Errorf("%s with room in dst: %v allocations", tc.name, n)
 		}
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
-
-	"github.com/actorchat/chat/proto/chatpb"
 )
 
 // Seed corpora live in testdata/fuzz/<FuzzName>/; `go test` runs them as
@@ -34,59 +32,83 @@ func FuzzDecode(f *testing.F) {
 }
 
 // checkRequest checks one decoded request against the protocol's rules.
-func checkRequest(t *testing.T, frame []byte, got any) {
+func checkRequest(t *testing.T, frame []byte, got Request) {
 	t.Helper()
+	if isNilRequest(got) {
+		t.Fatalf("Decode(%q) returned a nil %T", frame, got)
+	}
 	switch r := got.(type) {
-	case *chatpb.Say:
-		checkAccepted(t, frame, r != nil, r.GetText(), r.GetRef(), r.GetKey())
-	case *chatpb.Dm:
-		checkAccepted(t, frame, r != nil, r.GetText(), r.GetRef(), r.GetKey())
-		if folded, ok := FoldName(r.GetTo()); !ok || folded != r.GetTo() {
-			t.Fatalf("Decode(%q): dm to %q is not a folded name", frame, r.GetTo())
+	case *Say:
+		checkAccepted(t, frame, r.Text, r.Ref, r.Key)
+	case *Dm:
+		checkAccepted(t, frame, r.Text, r.Ref, r.Key)
+		if folded, ok := FoldName(r.To); !ok || folded != r.To {
+			t.Fatalf("Decode(%q): dm to %q is not a folded name", frame, r.To)
 		}
-	case *chatpb.Who:
-		checkAccepted(t, frame, r != nil, "x", r.GetRef(), "")
-	case *chatpb.History:
-		checkAccepted(t, frame, r != nil, "x", r.GetRef(), "")
+	case *Who:
+		checkAccepted(t, frame, "x", r.Ref, "")
+	case *History:
+		checkAccepted(t, frame, "x", r.Ref, "")
 		if r.Limit < 1 || r.Limit > MaxHistoryLimit {
 			t.Fatalf("Decode(%q): history limit %d", frame, r.Limit)
 		}
-	case *chatpb.DebugPanic:
-		if r == nil {
-			t.Fatalf("Decode(%q) = nil *DebugPanic", frame)
-		}
-	case *chatpb.Invalid:
-		if r == nil || r.Message == "" || !utf8.ValidString(r.Message) {
-			t.Fatalf("Decode(%q) = %v: nil or without a UTF-8 message", frame, r)
-		}
-		switch r.Code {
-		case chatpb.ErrorCode_ERROR_CODE_BAD_REQUEST, chatpb.ErrorCode_ERROR_CODE_UNKNOWN_COMMAND,
-			chatpb.ErrorCode_ERROR_CODE_INVALID_TEXT, chatpb.ErrorCode_ERROR_CODE_UNKNOWN_USER:
-		default:
-			t.Fatalf("Decode(%q): Invalid with code %v", frame, r.Code)
-		}
+	case *DebugPanic:
+	case *Invalid:
+		checkInvalid(t, frame, r)
 	default:
 		t.Fatalf("Decode(%q) returned %T", frame, got)
 	}
 }
 
-// checkAccepted checks the fields every accepted request shares.
-func checkAccepted(t *testing.T, frame []byte, nonNil bool, text, ref, key string) {
+// isNilRequest reports whether r is nil or a nil pointer of a request type.
+func isNilRequest(r Request) bool {
+	switch r := r.(type) {
+	case *Say:
+		return r == nil
+	case *Dm:
+		return r == nil
+	case *Who:
+		return r == nil
+	case *History:
+		return r == nil
+	case *DebugPanic:
+		return r == nil
+	case *Invalid:
+		return r == nil
+	}
+	return r == nil
+}
+
+// checkInvalid checks a refusal: a message, and a code the decoder may give.
+func checkInvalid(t *testing.T, frame []byte, r *Invalid) {
 	t.Helper()
-	if !nonNil {
-		t.Fatalf("Decode(%q) returned a nil pointer", frame)
+	if r.Message == "" || !utf8.ValidString(r.Message) {
+		t.Fatalf("Decode(%q) = %v: without a UTF-8 message", frame, r)
+	}
+	switch r.Code {
+	case CodeBadRequest, CodeUnknownCommand, CodeInvalidText, CodeUnknownUser:
+	default:
+		t.Fatalf("Decode(%q): Invalid with code %q", frame, r.Code)
+	}
+}
+
+// checkAccepted checks the fields every accepted request shares.
+func checkAccepted(t *testing.T, frame []byte, text string, ref *string, key string) {
+	t.Helper()
+	if ref != nil && utf8.RuneCountInString(*ref) > MaxRefLen {
+		t.Fatalf("Decode(%q) accepted ref %q", frame, *ref)
 	}
 	if _, ok := CheckText(text, 0); !ok {
 		t.Fatalf("Decode(%q) accepted text %q", frame, text)
 	}
-	if utf8.RuneCountInString(ref) > MaxRefLen || utf8.RuneCountInString(key) > MaxKeyLen {
-		t.Fatalf("Decode(%q) accepted ref %q / key %q", frame, ref, key)
+	if utf8.RuneCountInString(key) > MaxKeyLen {
+		t.Fatalf("Decode(%q) accepted key %q", frame, key)
 	}
 }
 
 // checkAgainstEncodingJSON compares a '{' frame's fate with encoding/json's
 // reading of it (only for UTF-8 frames, which is all the server passes on).
-func checkAgainstEncodingJSON(t *testing.T, frame []byte, got any) {
+func checkAgainstEncodingJSON(t *testing.T, frame []byte, got Request) {
 	t.Helper()
 	if !utf8.Valid(frame) {
 		return
@@ -99,10 +121,10 @@ func checkAgainstEncodingJSON(t *testing.T, frame []byte, got any) {
 	case stdErr == nil && reason != "" && reason != reasonTooDeep:
 		t.Fatalf("parseRequest refused %q (%s), encoding/json accepted it", frame, reason)
 	}
-	if say, ok := got.(*chatpb.Say); ok && fields["text"] != say.Text {
+	if say, ok := got.(*Say); ok && fields["text"] != say.Text {
 		t.Fatalf("text of %q: Decode %q, encoding/json %q", frame, say.Text, fields["text"])
 	}
-	if dm, ok := got.(*chatpb.Dm); ok && fields["text"] != dm.Text {
+	if dm, ok := got.(*Dm); ok && fields["text"] != dm.Text {
 		t.Fatalf("text of %q: Decode %q, encoding/json %q", frame, dm.Text, fields["text"])
 	}
 }
@@ -136,11 +158,11 @@ func FuzzAppendMessage(f *testing.F) {
 		if ts < minTS || ts > maxTS {
 			ts = minTS + (ts%maxTS+maxTS)%(maxTS-minTS)
 		}
-		m := &chatpb.Message{Id: id, From: from, To: to, Text: text, TsUnixMs: ts, Offline: offline, Kind: chatpb.Kind_KIND_PUBLIC}
+		m := Message{ID: id, From: from, To: to, Text: text, TS: ts, Offline: offline, Redelivered: redelivered}
 		if dm {
-			m.Kind = chatpb.Kind_KIND_DM
+			m.Kind = KindDM
 		}
-		out := AppendMessage(nil, m, redelivered)
+		out := m.AppendTo(nil)
 		if !utf8.Valid(out) {
 			t.Fatalf("frame is not UTF-8: %q", out)
 		}
@@ -201,10 +223,10 @@ func FuzzSayText(f *testing.F) {
 		}
 		for _, frame := range frames {
 			got := Decode(frame, Limits{})
-			if say, ok := got.(*chatpb.Say); textOK && (!ok || say.Text != text) {
+			if say, ok := got.(*Say); textOK && (!ok || say.Text != text) {
 				t.Fatalf("Decode(%q) = %s, want text %q", frame, describe(got), text)
 			}
-			if inv, ok := got.(*chatpb.Invalid); !textOK && (!ok || inv.Code != chatpb.ErrorCode_ERROR_CODE_INVALID_TEXT) {
+			if inv, ok := got.(*Invalid); !textOK && (!ok || inv.Code != CodeInvalidText) {
 				t.Fatalf("Decode(%q) = %s, want invalid_text", frame, describe(got))
 			}
 		}

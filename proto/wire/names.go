@@ -6,8 +6,8 @@ import (
 	"unicode/utf8"
 )
 
-// Protocol defaults and bounds (PROTOCOL.md "Connecting", "Client to server",
-// "Limits").
+// Protocol defaults and bounds (docs/protocol.md "Connecting", "Client to
+// server", "Limits").
 const (
 	// DefaultMaxText is the default limit on a message's text, in bytes.
 	DefaultMaxText = 4096
@@ -39,10 +39,11 @@ func (l Limits) maxText() int {
 	return l.MaxText
 }
 
-// FoldName validates a user name by the rules of PROTOCOL.md "Connecting" (1
-// to 32 ASCII characters of a-z 0-9 _ . -, starting with a letter, digit or _,
-// with A-Z accepted and folded to lower case) and returns its folded form. An
-// already folded name is returned as is, without allocating.
+// FoldName validates a user name by the rules of docs/protocol.md
+// "Connecting" (1 to 32 ASCII characters of a-z 0-9 _ . -, starting with a
+// letter, digit or _, with A-Z accepted and folded to lower case) and
+// returns its folded form. An already folded name is returned as is,
+// without allocating.
 func FoldName(s string) (folded string, ok bool) {
 	if len(s) == 0 || len(s) > MaxNameLen {
 		return "", false
