@@ -235,8 +235,7 @@ func TestTLSConfigNegotiates(t *testing.T) {
 func handshake(t *testing.T, serverCfg, clientCfg *tls.Config) (tls.ConnectionState, error) {
 	t.Helper()
 	a, b := net.Pipe()
-	defer a.Close()
-	defer b.Close()
+	defer func() { _, _ = a.Close(), b.Close() }()
 	deadline := time.Now().Add(5 * time.Second)
 	_ = a.SetDeadline(deadline)
 	_ = b.SetDeadline(deadline)
@@ -245,12 +244,12 @@ func handshake(t *testing.T, serverCfg, clientCfg *tls.Config) (tls.ConnectionSt
 	go func() {
 		defer close(done)
 		if srv.Handshake() != nil {
-			a.Close() // unblock the client
+			_ = a.Close() // unblock the client
 		}
 	}()
 	cl := tls.Client(b, clientCfg)
 	err := cl.Handshake()
-	b.Close()
+	_ = b.Close()
 	<-done
 	return cl.ConnectionState(), err
 }

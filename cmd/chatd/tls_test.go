@@ -186,7 +186,7 @@ func handshakeSerial(t *testing.T, ca *testcert.CA, addr string) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	return conn.ConnectionState().PeerCertificates[0].SerialNumber.Int64()
 }
 
