@@ -51,10 +51,11 @@ type CertSource struct {
 	next    time.Time // when the files are due for a look
 }
 
-// fileStamp is what tells that a file changed: its modification time and
-// size, for the certificate and the key.
+// fileStamp is what tells that a file changed: its modification time (in
+// Unix nanoseconds, so that stamps compare with ==) and size, for the
+// certificate and the key.
 type fileStamp struct {
-	certMod, keyMod   time.Time
+	certMod, keyMod   int64
 	certSize, keySize int64
 }
 
@@ -134,7 +135,7 @@ func (s *CertSource) stamp() (fileStamp, error) {
 	if err != nil {
 		return fileStamp{}, err
 	}
-	return fileStamp{certMod: c.ModTime(), keyMod: k.ModTime(), certSize: c.Size(), keySize: k.Size()}, nil
+	return fileStamp{certMod: c.ModTime().UnixNano(), keyMod: k.ModTime().UnixNano(), certSize: c.Size(), keySize: k.Size()}, nil
 }
 
 // TLSConfig is the server side of TLS around the source's certificate:
