@@ -30,6 +30,10 @@ type options struct {
 	debugFaults          bool
 	pprof                bool
 	readGoroutines       bool
+	tlsCert, tlsKey      string
+	jwtSecretFile        string
+	jwtPublicKey         string
+	jwtAudience          string
 }
 
 // parseOptions reads args, with CHAT_* environment variables as defaults.
@@ -39,7 +43,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.SetOutput(stderr)
 	e := envFlags{fs: fs, getenv: getenv}
 	e.str(&o.addr, "addr", ":8000", "listen address (host:port; 127.0.0.1:0 picks a free port)")
-	e.str(&o.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz on this address instead of -addr")
+	e.str(&o.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz on this address instead of -addr (plain http, also with -tls-cert)")
 	e.str(&o.logFormat, "log-format", "text", "log format: text or json")
 	e.str(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	e.str(&o.storeKind, "store", "bolt", "store: bolt (durable, in -data) or memory (lost on exit)")
@@ -62,6 +66,11 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	e.bool(&o.debugFaults, "debug-faults", false, "enable the /debug panic fault-injection command")
 	e.bool(&o.readGoroutines, "read-goroutines", false, "a reading goroutine per connection instead of the epoll poller (about 4 KiB more per idle connection)")
 	e.bool(&o.pprof, "pprof", false, "serve /debug/pprof/ beside /metrics (for profiling; keep it off the public address)")
+	e.str(&o.tlsCert, "tls-cert", "", "PEM certificate (chain) to serve https and wss on -addr; a renewal on disk is used within a second (needs -tls-key)")
+	e.str(&o.tlsKey, "tls-key", "", "PEM private key of -tls-cert")
+	e.str(&o.jwtSecretFile, "jwt-secret-file", "", "jwt mode: file holding the HS256 secret, at least 32 bytes (or -jwt-public-key)")
+	e.str(&o.jwtPublicKey, "jwt-public-key", "", "jwt mode: PEM public key; RSA verifies RS256, ECDSA P-256 ES256, Ed25519 EdDSA")
+	e.str(&o.jwtAudience, "jwt-audience", "", "jwt mode: when set, a token's aud must name it")
 	if err := e.err; err != nil {
 		return o, err
 	}
@@ -81,6 +90,12 @@ func (o options) validate() error {
 		return fmt.Errorf("-ping-interval (%s) must be shorter than -pong-wait (%s)", o.pingInterval, o.pongWait)
 	case o.msgRate < 0 || o.maxText <= 0 || o.maxMessage <= 0 || o.queueMax <= 0 || o.outboxMax <= 0:
 		return fmt.Errorf("limits must be positive (-msg-rate may be 0)")
+	case (o.tlsCert == "") != (o.tlsKey == ""):
+		return fmt.Errorf("-tls-cert and -tls-key go together: give both or neither")
+	case o.jwtSecretFile != "" && o.jwtPublicKey != "":
+		return fmt.Errorf("-jwt-secret-file and -jwt-public-key exclude each other: give one")
+	case o.jwtAudience != "" && o.jwtSecretFile == "" && o.jwtPublicKey == "":
+		return fmt.Errorf("-jwt-audience needs -jwt-secret-file or -jwt-public-key")
 	}
 	return nil
 }

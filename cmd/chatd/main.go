@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -59,6 +60,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	tlsConf, err := tlsConfig(opts, logger)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	st, err := openStore(opts, logger, reg)
@@ -72,7 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	srv := server.New(serverConfig(opts, logger), chat, server.NewMetrics(reg))
 	srv.ObserveActors(reg)
-	return serve(ctx, opts, srv, chat, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), logger)
+	return serve(ctx, opts, tlsConf, srv, chat, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), logger)
 }
 
 func newLogger(o options, w io.Writer) (*slog.Logger, error) {
@@ -141,9 +146,10 @@ func serverConfig(o options, logger *slog.Logger) server.Config {
 	}
 }
 
-// serve listens, serves until ctx is done, then shuts down in order:
-// connections (1001), HTTP, actors, store.
-func serve(ctx context.Context, o options, srv *server.Server, chat *actors.Chat, metrics http.Handler, logger *slog.Logger) error {
+// serve listens (with TLS on the chat address when tlsConf is set), serves
+// until ctx is done, then shuts down in order: connections (1001), HTTP,
+// actors, store.
+func serve(ctx context.Context, o options, tlsConf *tls.Config, srv *server.Server, chat *actors.Chat, metrics http.Handler, logger *slog.Logger) error {
 	ops := srv.OpsHandler(metrics)
 	if o.pprof {
 		ops = withPprof(ops)
@@ -152,13 +158,13 @@ func serve(ctx context.Context, o options, srv *server.Server, chat *actors.Chat
 	if o.metricsAddr == "" {
 		mainOps = ops
 	}
-	main, err := listen(o.addr, srv.Routes(mainOps), logger, "chat")
+	main, err := listen(o.addr, srv.Routes(mainOps), tlsConf, logger, "chat")
 	if err != nil {
 		return errors.Join(err, chat.Stop())
 	}
 	servers := []*http.Server{main}
 	if o.metricsAddr != "" {
-		opsSrv, err := listen(o.metricsAddr, ops, logger, "ops")
+		opsSrv, err := listen(o.metricsAddr, ops, nil, logger, "ops")
 		if err != nil {
 			return errors.Join(err, chat.Stop())
 		}
@@ -177,15 +183,20 @@ func serve(ctx context.Context, o options, srv *server.Server, chat *actors.Chat
 	return errors.Join(errs...)
 }
 
-// listen binds addr and serves h on it in the background, logging the
-// address actually bound (useful with port 0).
-func listen(addr string, h http.Handler, logger *slog.Logger, what string) (*http.Server, error) {
+// listen binds addr and serves h on it in the background, over TLS when
+// tlsConf is set, logging the address actually bound (useful with port 0).
+// TLS wraps the listener rather than using ServeTLS, which would add HTTP/2
+// to what tlsConf offers (see server.CertSource.TLSConfig).
+func listen(addr string, h http.Handler, tlsConf *tls.Config, logger *slog.Logger, what string) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
+	if tlsConf != nil {
+		ln = tls.NewListener(ln, tlsConf)
+	}
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	logger.Info("listening", "what", what, "addr", ln.Addr().String())
+	logger.Info("listening", "what", what, "addr", ln.Addr().String(), "tls", tlsConf != nil)
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("serving", "what", what, "err", err)
