@@ -128,21 +128,29 @@ func (a *api) password(w http.ResponseWriter, r *http.Request) (int, any, error)
 	return http.StatusNoContent, nil, a.svc.ChangePassword(r.Context(), token, old, next)
 }
 
-// post refuses every method but POST, runs h and writes its outcome.
+// post refuses every method but POST, then serves h.
 func (a *api) post(h apiHandler) http.Handler {
+	serve := a.serve(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			a.fail(w, r, &apiError{status: http.StatusMethodNotAllowed, code: "bad_request", message: "use POST"})
 			return
 		}
+		serve(w, r)
+	})
+}
+
+// serve runs h and writes its outcome.
+func (a *api) serve(h apiHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		status, answer, err := h(w, r)
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
 		writeJSON(w, status, answer)
-	})
+	}
 }
 
 // fail answers a refused or failed request, and logs it: the server's own
@@ -274,6 +282,7 @@ var apiErrors = []struct {
 	{auth.ErrRegistrationClosed, apiError{status: http.StatusForbidden, code: "registration_closed", message: "registration is closed; ask the operator for an account"}},
 	{auth.ErrDisabled, apiError{status: http.StatusForbidden, code: "account_disabled", message: "the account is disabled"}},
 	{auth.ErrBusy, apiError{status: http.StatusServiceUnavailable, code: "server_busy", message: "too many logins at once; retry shortly", retryAfter: time.Second}},
+	{auth.ErrNoAccount, apiError{status: http.StatusNotFound, code: "not_found", message: "no such account"}}, // the admin socket's
 	{context.Canceled, apiError{status: http.StatusServiceUnavailable, code: "server_busy", message: "the request was abandoned", retryAfter: time.Second}},
 }
 
