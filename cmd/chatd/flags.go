@@ -30,6 +30,7 @@ type options struct {
 	debugFaults          bool
 	pprof                bool
 	readGoroutines       bool
+	auth                 authOptions // authflags.go
 }
 
 // parseOptions reads args, with CHAT_* environment variables as defaults.
@@ -62,6 +63,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	e.bool(&o.debugFaults, "debug-faults", false, "enable the /debug panic fault-injection command")
 	e.bool(&o.readGoroutines, "read-goroutines", false, "a reading goroutine per connection instead of the epoll poller (about 4 KiB more per idle connection)")
 	e.bool(&o.pprof, "pprof", false, "serve /debug/pprof/ beside /metrics (for profiling; keep it off the public address)")
+	o.auth.define(&e)
 	if err := e.err; err != nil {
 		return o, err
 	}
@@ -82,7 +84,7 @@ func (o options) validate() error {
 	case o.msgRate < 0 || o.maxText <= 0 || o.maxMessage <= 0 || o.queueMax <= 0 || o.outboxMax <= 0:
 		return fmt.Errorf("limits must be positive (-msg-rate may be 0)")
 	}
-	return nil
+	return o.auth.validate()
 }
 
 func (o options) origins() []string {
