@@ -277,7 +277,7 @@ func TestNameLimitCountsNamesWithoutAccount(t *testing.T) {
 	// Otherwise the limit would tell which names exist.
 	f := newFixture(t, func(c *Config) { c.IPAttempts = NoLimit })
 	for range DefaultNameFailures {
-		f.login("nobody", "wrong horse")
+		_, _ = f.login("nobody", "wrong horse")
 	}
 	_, err := f.login("nobody", "wrong horse")
 	wantRateLimited(t, "a name without account past the limit", err, time.Minute)
@@ -338,7 +338,7 @@ func TestChangePasswordCountsWrongOldPasswords(t *testing.T) {
 	f := newFixture(t)
 	g := f.register(t, "alice", "correct horse")
 	for range DefaultNameFailures {
-		f.svc.ChangePassword(context.Background(), g.Token, "wrong horse", "new password")
+		_ = f.svc.ChangePassword(context.Background(), g.Token, "wrong horse", "new password")
 	}
 	err := f.svc.ChangePassword(context.Background(), g.Token, "correct horse", "new password")
 	wantRateLimited(t, "a change after 10 wrong old passwords", err, time.Minute)
@@ -391,7 +391,7 @@ func TestBadCredentialsCostOneHashEitherWay(t *testing.T) {
 // be about equal.
 func BenchmarkBadCredentials(b *testing.B) {
 	st := store.NewMemory(store.Config{})
-	defer st.Close()
+	defer func() { _ = st.Close() }()
 	svc, err := New(Config{Store: st, IPAttempts: NoLimit, NameFailures: 1 << 30})
 	if err != nil {
 		b.Fatal(err)

@@ -93,7 +93,7 @@ func (e *apiEnv) try(method, path, body string, headers ...string) (answer, erro
 	if err != nil {
 		return answer{}, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return answer{}, err
@@ -358,7 +358,7 @@ func TestAPIAbsentWithoutAccounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusNotFound {
 			t.Fatalf("POST %s without accounts: %d, want 404", path, resp.StatusCode)
 		}

@@ -282,7 +282,7 @@ func (c *adminClient) roundTrip(req *http.Request, v any) (msg string, code int)
 	if err != nil {
 		return fmt.Sprintf("no server answers on %s: %v", c.socket, unwrapURLError(err)), exitUnreachable
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
 		return "reading the answer: " + err.Error(), exitFailed

@@ -104,7 +104,7 @@ func (s *adminServer) post(t *testing.T, path, body, token string) (int, string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var g struct{ Token string }
 	_ = json.NewDecoder(resp.Body).Decode(&g) // empty for 204
 	return resp.StatusCode, g.Token

@@ -37,7 +37,7 @@ func TestListenAdminIsPrivate(t *testing.T) {
 	if _, err := listenAdmin(path); err == nil || !strings.Contains(err.Error(), "another server") {
 		t.Errorf("a second listen: %v", err)
 	}
-	ln.Close()
+	_ = ln.Close()
 	if _, err := os.Lstat(path); !os.IsNotExist(err) {
 		t.Errorf("the socket outlived its listener: %v", err)
 	}
@@ -55,12 +55,12 @@ func TestListenAdminReplacesAStaleSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	stale.SetUnlinkOnClose(false)
-	stale.Close()
+	_ = stale.Close()
 	ln, err := listenAdmin(path)
 	if err != nil {
 		t.Fatalf("over a stale socket: %v", err)
 	}
-	ln.Close()
+	_ = ln.Close()
 }
 
 func TestListenAdminRefuses(t *testing.T) {
@@ -86,7 +86,7 @@ func TestListenAdminRefuses(t *testing.T) {
 	} {
 		ln, err := listenAdmin(path)
 		if err == nil {
-			ln.Close()
+			_ = ln.Close()
 		}
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("listen on %s: %v, want an error saying %q", path, err, want)

@@ -50,7 +50,7 @@ func TestAuthOptionsRefused(t *testing.T) {
 func TestHelpListsAuthFlags(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	parseOptions([]string{"-h"}, env(nil), &out)
+	_, _ = parseOptions([]string{"-h"}, env(nil), &out)
 	for _, name := range []string{"auth", "auth-rate", "registration", "token-ttl", "admin-socket"} {
 		if !strings.Contains(out.String(), "-"+name) || !strings.Contains(out.String(), envName(name)) {
 			t.Errorf("-h does not list -%s with $%s", name, envName(name))
