@@ -96,23 +96,23 @@ func (s *Service) Login(ctx context.Context, ip, name, password string) (Grant, 
 }
 
 // ChangePassword changes the password of the user token speaks for, from
-// old to new, and revokes every other token of the user (RevokeAllBut).
-// Refusals: ErrUnauthorized (the token), ErrWeakPassword (new),
+// old to next, and revokes every other token of the user (RevokeAllBut).
+// Refusals: ErrUnauthorized (the token), ErrWeakPassword (next),
 // ErrBadCredentials (old), a *RateLimitedError (too many wrong old
 // passwords: they count as failed logins), ErrBusy.
-func (s *Service) ChangePassword(ctx context.Context, token, old, new string) error {
+func (s *Service) ChangePassword(ctx context.Context, token, old, next string) error {
 	id, err := s.Verify(token)
 	if err != nil {
 		return err
 	}
-	if !validPassword(new) {
+	if !validPassword(next) {
 		return ErrWeakPassword
 	}
 	acct, err := s.checkLimited(ctx, id.User, old)
 	if err != nil {
 		return err
 	}
-	hash, err := s.hash(ctx, new, false)
+	hash, err := s.hash(ctx, next, false)
 	if err != nil {
 		return err
 	}

@@ -222,20 +222,31 @@ func (c *adminClient) do(ctx context.Context, cmd adminCommand, password string)
 	case "list":
 		return c.list(ctx)
 	case "create":
-		return c.send(ctx, "/accounts", map[string]string{"name": cmd.name, "password": password}, "created "+cmd.name+"\n")
+		return c.create(ctx, cmd.name, password)
 	case "passwd":
-		return c.send(ctx, account+"/password", map[string]string{"password": password},
+		return c.send(ctx, account+"/password", map[string]string{"password": password}, nil,
 			"password of "+cmd.name+" set; its tokens are revoked\n")
 	case "disable":
-		return c.send(ctx, account+"/disable", nil, cmd.name+" disabled; its tokens are revoked\n")
+		return c.send(ctx, account+"/disable", nil, nil, cmd.name+" disabled; its tokens are revoked\n")
 	case "enable":
-		return c.send(ctx, account+"/enable", nil, cmd.name+" enabled\n")
+		return c.send(ctx, account+"/enable", nil, nil, cmd.name+" enabled\n")
 	}
-	return c.send(ctx, account+"/revoke", nil, "tokens of "+cmd.name+" revoked\n")
+	return c.send(ctx, account+"/revoke", nil, nil, "tokens of "+cmd.name+" revoked\n")
 }
 
-// send posts body (nil: none) to path and returns done on success.
-func (c *adminClient) send(ctx context.Context, path string, body any, done string) (string, int) {
+// create creates an account and names it as the server folded it.
+func (c *adminClient) create(ctx context.Context, name, password string) (string, int) {
+	var created struct{ User string }
+	msg, code := c.send(ctx, "/accounts", map[string]string{"name": name, "password": password}, &created, "")
+	if code != exitOK {
+		return msg, code
+	}
+	return "created " + created.User + "\n", exitOK
+}
+
+// send posts body (nil: none) to path, decodes the answer into v (if not
+// nil) and returns done on success.
+func (c *adminClient) send(ctx context.Context, path string, body, v any, done string) (string, int) {
 	var data []byte
 	if body != nil {
 		data, _ = json.Marshal(body) // a map of strings always encodes
@@ -245,7 +256,7 @@ func (c *adminClient) send(ctx context.Context, path string, body any, done stri
 		return err.Error(), exitFailed
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if msg, code := c.roundTrip(req, nil); code != exitOK {
+	if msg, code := c.roundTrip(req, v); code != exitOK {
 		return msg, code
 	}
 	return done, exitOK

@@ -128,7 +128,7 @@ func TestAdminCommandsEndToEnd(t *testing.T) {
 	if status, _ := s.post(t, "/api/register", `{"name":"alice","password":"correct horse"}`, ""); status != http.StatusForbidden {
 		t.Fatalf("register with registration closed: %d", status)
 	}
-	if out := s.mustAdmin(t, "correct horse\n", "create", "Alice"); out != "created Alice\n" {
+	if out := s.mustAdmin(t, "correct horse\n", "create", "Alice"); out != "created alice\n" {
 		t.Fatalf("create printed %q", out)
 	}
 	status, token := s.login(t, "alice", "correct horse")
