@@ -82,7 +82,7 @@ type Config struct {
 	HashWorkers int
 	// HashQueue is how many requests may wait for a hashing slot before
 	// the next is refused with ErrBusy. 0 means 4 per worker: at about
-	// 30 ms a hash, a wait of at most about 120 ms.
+	// 35 ms a hash, a wait of at most about 140 ms.
 	HashQueue int
 
 	// OnRevoke, when set, is told about every revocation once it is

@@ -26,11 +26,12 @@ type Params struct {
 }
 
 // DefaultParams are OWASP's second argon2id configuration (t=2, 19 MiB,
-// p=1). One hash took 32.7-54.7 ms (median 40.6 ms) and 19 MiB on this
-// project's shared 2-core machine (AMD EPYC Turin, busy with other work):
-// go test -run '^$' -bench HashDefault -benchtime 50x -count 5 -benchmem
-// ./auth/. That makes each offline guess at a leaked hash costly, and is
-// why at most a few hashes run at once (Config.HashWorkers).
+// p=1). One hash took 29-55 ms and 19 MiB on this project's shared 2-core
+// machine ("Oxide Virtual Turin-like Processor", busy with other work):
+// medians 41 and 33 ms in two runs of go test -run '^$' -bench
+// HashDefault -count 5 -benchmem ./auth/, with -benchtime 50x and 30x.
+// That makes each offline guess at a leaked hash costly, and is why at
+// most a few hashes run at once (Config.HashWorkers).
 var DefaultParams = Params{Time: 2, Memory: 19 * 1024, Threads: 1}
 
 // Password bounds of the protocol, in bytes.
