@@ -8,6 +8,17 @@
 // callback that cmd/chatd wires to the actors, so that the connections opened
 // with a revoked token are closed at once.
 //
+// # Accounts
+//
+// Service is the accounts mode: accounts.go (registering, logging in,
+// changing a password), tokens.go (issuing, verifying, logging out),
+// operator.go (the operator's commands), password.go (argon2id hashes as
+// PHC strings), hashpool.go (how many hashes run at once), limits.go
+// (attempts per client address, failed logins per name) and
+// revocation.go (what OnRevoke reports). Accounts and tokens live in an
+// actors/store Accounts; a token is stored only as its SHA-256, a
+// password only as its hash, and neither is ever logged.
+//
 // # Concurrency contract
 //
 // Every exported type is safe for concurrent use by any number of goroutines

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/actorchat/chat/auth"
 	"github.com/actorchat/chat/proto/wire"
 )
 
@@ -92,6 +93,11 @@ type Config struct {
 	WriteWait        time.Duration
 	CloseGrace       time.Duration
 	HandshakeTimeout time.Duration
+
+	// Accounts, when set, serves the accounts API under /api/ (api.go):
+	// the `accounts` auth mode. nil answers those paths 404 (the `jwt`
+	// and `none` modes).
+	Accounts *auth.Service
 }
 
 func (c Config) withDefaults() Config {

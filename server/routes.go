@@ -9,6 +9,7 @@ import "net/http"
 func (s *Server) Routes(ops http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/chat", s)
+	mux.Handle("/api/", newAPI(s.cfg.Accounts, s.cfg.Logger)) // accounts API, 404 without Config.Accounts (api.go)
 	if ops != nil {
 		mux.Handle("/", ops)
 	}

@@ -299,7 +299,7 @@ func openFile(path string, cfg Config) (*bolt.DB, error) {
 	if err != nil {
 		return nil, openError(path, cfg, err)
 	}
-	if err := safely(func() error { return db.Update(initLayout) }); err != nil {
+	if err := safely(func() error { return db.Update(initWithAccounts) }); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: %s is not a usable chat store: %w", path, err)
 	}

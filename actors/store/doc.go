@@ -2,10 +2,15 @@
 // inboxes of unconfirmed private messages, recent public messages,
 // idempotency keys and the epoch behind message ids. Store is the interface
 // the actors use; Memory keeps it in process memory, Bolt in a bbolt file.
+// Both also keep accounts and their tokens, for package auth (Accounts).
 //
 // # Concurrency contract
 //
 // Both implementations may be used from any number of goroutines at once.
+//
+// Accounts (accounts.go) follows the same rules as Store: Account,
+// ListAccounts, Token and Tokens are reads; CreateAccount, SetPassword,
+// SetDisabled, PutToken, DeleteToken and DeleteTokens are writes.
 //
 // Reads (Users, Inbox, Recent, Keys) are synchronous and return copies the
 // caller owns. On Bolt each is a bbolt read transaction on the caller's

@@ -29,6 +29,7 @@ type Memory struct {
 	inbox  map[string]*memInbox // by recipient
 	public []*chatpb.Message    // oldest first; may hold up to twice the limit
 	keys   map[string]*memKeys  // by user
+	acct   memAccounts          // accounts and tokens (accounts_memory.go)
 }
 
 // memInbox is one user's inbox.

@@ -34,6 +34,7 @@ type options struct {
 	jwtSecretFile        string
 	jwtPublicKey         string
 	jwtAudience          string
+	auth                 authOptions // authflags.go
 }
 
 // parseOptions reads args, with CHAT_* environment variables as defaults.
@@ -71,6 +72,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	e.str(&o.jwtSecretFile, "jwt-secret-file", "", "jwt mode: file holding the HS256 secret, at least 32 bytes (or -jwt-public-key)")
 	e.str(&o.jwtPublicKey, "jwt-public-key", "", "jwt mode: PEM public key; RSA verifies RS256, ECDSA P-256 ES256, Ed25519 EdDSA")
 	e.str(&o.jwtAudience, "jwt-audience", "", "jwt mode: when set, a token's aud must name it")
+	o.auth.define(&e)
 	if err := e.err; err != nil {
 		return o, err
 	}
@@ -97,7 +99,7 @@ func (o options) validate() error {
 	case o.jwtAudience != "" && o.jwtSecretFile == "" && o.jwtPublicKey == "":
 		return fmt.Errorf("-jwt-audience needs -jwt-secret-file or -jwt-public-key")
 	}
-	return nil
+	return o.auth.validate()
 }
 
 func (o options) origins() []string {

@@ -35,6 +35,11 @@ const shutdownGrace = 10 * time.Second
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "admin" { // admin.go
+		code := runAdmin(ctx, os.Args[2:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
 		if errors.Is(err, errUsage) {
 			os.Exit(2)
@@ -70,14 +75,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	accounts, err := newAccounts(opts, st, logger, reg) // accounts.go; nil unless -auth accounts
+	if err != nil {
+		_ = st.Close()
+		return err
+	}
 	chat, err := actors.Start(actorConfig(opts, st, logger))
 	if err != nil {
 		_ = st.Close()
 		return err
 	}
-	srv := server.New(serverConfig(opts, logger), chat, server.NewMetrics(reg))
+	admin, err := startAdmin(opts, accounts, logger)
+	if err != nil {
+		return errors.Join(err, chat.Stop())
+	}
+	scfg := serverConfig(opts, logger)
+	scfg.Accounts = accounts
+	srv := server.New(scfg, chat, server.NewMetrics(reg))
 	srv.ObserveActors(reg)
-	return serve(ctx, opts, tlsConf, srv, chat, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), logger)
+	return serve(ctx, opts, tlsConf, srv, chat, admin, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), logger)
 }
 
 func newLogger(o options, w io.Writer) (*slog.Logger, error) {
@@ -147,9 +163,9 @@ func serverConfig(o options, logger *slog.Logger) server.Config {
 }
 
 // serve listens (with TLS on the chat address when tlsConf is set), serves
-// until ctx is done, then shuts down in order: connections (1001), HTTP,
-// actors, store.
-func serve(ctx context.Context, o options, tlsConf *tls.Config, srv *server.Server, chat *actors.Chat, metrics http.Handler, logger *slog.Logger) error {
+// until ctx is done, then shuts down in order: connections (1001), HTTP
+// (admin, when not nil, among it), actors, store.
+func serve(ctx context.Context, o options, tlsConf *tls.Config, srv *server.Server, chat *actors.Chat, admin *http.Server, metrics http.Handler, logger *slog.Logger) error {
 	ops := srv.OpsHandler(metrics)
 	if o.pprof {
 		ops = withPprof(ops)
@@ -160,13 +176,16 @@ func serve(ctx context.Context, o options, tlsConf *tls.Config, srv *server.Serv
 	}
 	main, err := listen(o.addr, srv.Routes(mainOps), tlsConf, logger, "chat")
 	if err != nil {
-		return errors.Join(err, chat.Stop())
+		return errors.Join(err, closeServer(admin), chat.Stop())
 	}
 	servers := []*http.Server{main}
+	if admin != nil {
+		servers = append(servers, admin)
+	}
 	if o.metricsAddr != "" {
 		opsSrv, err := listen(o.metricsAddr, ops, nil, logger, "ops")
 		if err != nil {
-			return errors.Join(err, chat.Stop())
+			return errors.Join(err, closeServer(admin), chat.Stop())
 		}
 		servers = append(servers, opsSrv)
 	}
@@ -181,6 +200,14 @@ func serve(ctx context.Context, o options, tlsConf *tls.Config, srv *server.Serv
 	errs = append(errs, chat.Stop())
 	logger.Info("stopped")
 	return errors.Join(errs...)
+}
+
+// closeServer closes hs at once, if there is one.
+func closeServer(hs *http.Server) error {
+	if hs == nil {
+		return nil
+	}
+	return hs.Close()
 }
 
 // listen binds addr and serves h on it in the background, over TLS when

@@ -89,7 +89,9 @@ func TestRunServesAndShutsDownGracefully(t *testing.T) {
 	defer cancel()
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-store", "memory"}, env(nil), logs) }()
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-store", "memory", "-auth", "none"}, env(nil), logs) // connects with ?user=
+	}()
 
 	addr := waitFor(t, func() string {
 		if m := listeningRE.FindStringSubmatch(logs.String()); m != nil {
@@ -97,6 +99,9 @@ func TestRunServesAndShutsDownGracefully(t *testing.T) {
 		}
 		return ""
 	})
+	if !strings.Contains(logs.String(), `level=WARN msg="auth: none`) {
+		t.Errorf("-auth none started without a warning; the log:\n%s", logs.String())
+	}
 	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/chat?user=alice", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -2207,6 +2207,148 @@ func (x *KeyRecord) GetExpiresUnixMs() int64 {
 	return 0
 }
 
+// Account is one registered user. The password itself is never stored: only
+// its slow salted hash, as a PHC string that names the algorithm and its
+// parameters, so that they can change without a migration.
+type Account struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`                                     // folded, valid user name
+	PasswordHash  string                 `protobuf:"bytes,2,opt,name=password_hash,json=passwordHash,proto3" json:"password_hash,omitempty"` // "$argon2id$v=19$m=...,t=...,p=...$salt$hash"
+	CreatedUnixMs int64                  `protobuf:"varint,3,opt,name=created_unix_ms,json=createdUnixMs,proto3" json:"created_unix_ms,omitempty"`
+	Disabled      bool                   `protobuf:"varint,4,opt,name=disabled,proto3" json:"disabled,omitempty"` // set by the operator: no login, no tokens
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Account) Reset() {
+	*x = Account{}
+	mi := &file_chat_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Account) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Account) ProtoMessage() {}
+
+func (x *Account) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Account.ProtoReflect.Descriptor instead.
+func (*Account) Descriptor() ([]byte, []int) {
+	return file_chat_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *Account) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Account) GetPasswordHash() string {
+	if x != nil {
+		return x.PasswordHash
+	}
+	return ""
+}
+
+func (x *Account) GetCreatedUnixMs() int64 {
+	if x != nil {
+		return x.CreatedUnixMs
+	}
+	return 0
+}
+
+func (x *Account) GetDisabled() bool {
+	if x != nil {
+		return x.Disabled
+	}
+	return false
+}
+
+// TokenRecord is an issued token. The token itself is never stored: id is
+// the hex SHA-256 of it, so that a copy of the store cannot be used to speak
+// as anyone.
+type TokenRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	User          string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	CreatedUnixMs int64                  `protobuf:"varint,3,opt,name=created_unix_ms,json=createdUnixMs,proto3" json:"created_unix_ms,omitempty"`
+	ExpiresUnixMs int64                  `protobuf:"varint,4,opt,name=expires_unix_ms,json=expiresUnixMs,proto3" json:"expires_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TokenRecord) Reset() {
+	*x = TokenRecord{}
+	mi := &file_chat_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TokenRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TokenRecord) ProtoMessage() {}
+
+func (x *TokenRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TokenRecord.ProtoReflect.Descriptor instead.
+func (*TokenRecord) Descriptor() ([]byte, []int) {
+	return file_chat_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *TokenRecord) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *TokenRecord) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *TokenRecord) GetCreatedUnixMs() int64 {
+	if x != nil {
+		return x.CreatedUnixMs
+	}
+	return 0
+}
+
+func (x *TokenRecord) GetExpiresUnixMs() int64 {
+	if x != nil {
+		return x.ExpiresUnixMs
+	}
+	return 0
+}
+
 var File_chat_proto protoreflect.FileDescriptor
 
 const file_chat_proto_rawDesc = "" +
@@ -2391,7 +2533,17 @@ const file_chat_proto_rawDesc = "" +
 	"\n" +
 	"ts_unix_ms\x18\x03 \x01(\x03R\btsUnixMs\x12\x16\n" +
 	"\x06queued\x18\x04 \x01(\bR\x06queued\x12&\n" +
-	"\x0fexpires_unix_ms\x18\x05 \x01(\x03R\rexpiresUnixMs*:\n" +
+	"\x0fexpires_unix_ms\x18\x05 \x01(\x03R\rexpiresUnixMs\"\x86\x01\n" +
+	"\aAccount\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
+	"\rpassword_hash\x18\x02 \x01(\tR\fpasswordHash\x12&\n" +
+	"\x0fcreated_unix_ms\x18\x03 \x01(\x03R\rcreatedUnixMs\x12\x1a\n" +
+	"\bdisabled\x18\x04 \x01(\bR\bdisabled\"\x81\x01\n" +
+	"\vTokenRecord\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\x12&\n" +
+	"\x0fcreated_unix_ms\x18\x03 \x01(\x03R\rcreatedUnixMs\x12&\n" +
+	"\x0fexpires_unix_ms\x18\x04 \x01(\x03R\rexpiresUnixMs*:\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vKIND_PUBLIC\x10\x01\x12\v\n" +
@@ -2431,7 +2583,7 @@ func file_chat_proto_rawDescGZIP() []byte {
 }
 
 var file_chat_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_chat_proto_goTypes = []any{
 	(Kind)(0),           // 0: chat.v1.Kind
 	(ErrorCode)(0),      // 1: chat.v1.ErrorCode
@@ -2465,34 +2617,36 @@ var file_chat_proto_goTypes = []any{
 	(*Resolved)(nil),    // 29: chat.v1.Resolved
 	(*RoomQuery)(nil),   // 30: chat.v1.RoomQuery
 	(*KeyRecord)(nil),   // 31: chat.v1.KeyRecord
-	(*actor.PID)(nil),   // 32: actor.PID
+	(*Account)(nil),     // 32: chat.v1.Account
+	(*TokenRecord)(nil), // 33: chat.v1.TokenRecord
+	(*actor.PID)(nil),   // 34: actor.PID
 }
 var file_chat_proto_depIdxs = []int32{
 	0,  // 0: chat.v1.Message.kind:type_name -> chat.v1.Kind
-	32, // 1: chat.v1.Connect.session:type_name -> actor.PID
-	32, // 2: chat.v1.Connected.user:type_name -> actor.PID
-	32, // 3: chat.v1.Disconnect.session:type_name -> actor.PID
+	34, // 1: chat.v1.Connect.session:type_name -> actor.PID
+	34, // 2: chat.v1.Connected.user:type_name -> actor.PID
+	34, // 3: chat.v1.Disconnect.session:type_name -> actor.PID
 	1,  // 4: chat.v1.Invalid.code:type_name -> chat.v1.ErrorCode
-	32, // 5: chat.v1.Confirm.session:type_name -> actor.PID
+	34, // 5: chat.v1.Confirm.session:type_name -> actor.PID
 	3,  // 6: chat.v1.Deliver.message:type_name -> chat.v1.Message
 	3,  // 7: chat.v1.HistoryPage.messages:type_name -> chat.v1.Message
 	1,  // 8: chat.v1.Refused.code:type_name -> chat.v1.ErrorCode
 	2,  // 9: chat.v1.EndSession.reason:type_name -> chat.v1.CloseReason
 	1,  // 10: chat.v1.EndSession.code:type_name -> chat.v1.ErrorCode
-	32, // 11: chat.v1.Join.session:type_name -> actor.PID
-	32, // 12: chat.v1.Joined.session:type_name -> actor.PID
-	32, // 13: chat.v1.Leave.session:type_name -> actor.PID
-	32, // 14: chat.v1.Publish.reply_to:type_name -> actor.PID
-	32, // 15: chat.v1.Publish.session:type_name -> actor.PID
-	32, // 16: chat.v1.Published.session:type_name -> actor.PID
+	34, // 11: chat.v1.Join.session:type_name -> actor.PID
+	34, // 12: chat.v1.Joined.session:type_name -> actor.PID
+	34, // 13: chat.v1.Leave.session:type_name -> actor.PID
+	34, // 14: chat.v1.Publish.reply_to:type_name -> actor.PID
+	34, // 15: chat.v1.Publish.session:type_name -> actor.PID
+	34, // 16: chat.v1.Published.session:type_name -> actor.PID
 	1,  // 17: chat.v1.Published.code:type_name -> chat.v1.ErrorCode
-	32, // 18: chat.v1.Route.reply_to:type_name -> actor.PID
-	32, // 19: chat.v1.Route.session:type_name -> actor.PID
-	32, // 20: chat.v1.Routed.recipient:type_name -> actor.PID
+	34, // 18: chat.v1.Route.reply_to:type_name -> actor.PID
+	34, // 19: chat.v1.Route.session:type_name -> actor.PID
+	34, // 20: chat.v1.Routed.recipient:type_name -> actor.PID
 	1,  // 21: chat.v1.Routed.code:type_name -> chat.v1.ErrorCode
-	32, // 22: chat.v1.Routed.session:type_name -> actor.PID
-	32, // 23: chat.v1.Resolved.pid:type_name -> actor.PID
-	32, // 24: chat.v1.RoomQuery.reply_to:type_name -> actor.PID
+	34, // 22: chat.v1.Routed.session:type_name -> actor.PID
+	34, // 23: chat.v1.Resolved.pid:type_name -> actor.PID
+	34, // 24: chat.v1.RoomQuery.reply_to:type_name -> actor.PID
 	9,  // 25: chat.v1.RoomQuery.who:type_name -> chat.v1.Who
 	10, // 26: chat.v1.RoomQuery.history:type_name -> chat.v1.History
 	27, // [27:27] is the sub-list for method output_type
@@ -2530,7 +2684,7 @@ func file_chat_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_proto_rawDesc), len(file_chat_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   29,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
