@@ -6,24 +6,26 @@ import (
 	"github.com/actorchat/chat/proto/chatpb"
 )
 
-// registry is the registry actor: it maps user names to user-actor PIDs,
-// spawns user actors, supervises them (it is their SupervisorStrategy) and
-// remembers which names are known. It is on the path of a connection and of
-// a user's first private message to each peer; after that, user actors
-// cache their peers' PIDs and talk directly.
+// registry is the registry actor: it maps the names of running user actors
+// to their PIDs, spawns user actors and supervises them (it is their
+// SupervisorStrategy). It is on the path of a connection and of a user's
+// first private message to each peer; after that, user actors cache their
+// peers' PIDs and talk directly. It keeps nothing for a name without a
+// running actor: whether a name is known is the store's to say, and the
+// name's actor reads it when it starts.
 type registry struct {
 	// set at construction
 	deps   *deps
 	budget restartBudget
 
 	// owned by the actor
-	users    map[string]*actor.PID // running user actors
-	names    map[string]string     // user-actor PID id -> name
-	stopping map[string][]held     // names whose actor is being stopped -> what waits for the next one
-	known    map[string]struct{}   // every name that ever connected
+	users   map[string]*actor.PID // running user actors
+	names   map[string]string     // user-actor PID id -> name
+	holding map[string][]held     // names whose actor stops or may stop -> what waits for it
 }
 
-// held is a message that waits, with its sender, for a name's next actor.
+// held is a message that waits, with its sender, until the registry knows
+// which actor gets it.
 type held struct {
 	msg    any
 	sender *actor.PID
@@ -34,21 +36,23 @@ func newRegistry(d *deps) actor.Actor {
 		deps:   d,
 		budget: restartBudget{limit: d.cfg.RestartLimit, window: d.cfg.RestartWindow},
 		users:  make(map[string]*actor.PID), names: make(map[string]string),
-		stopping: make(map[string][]held), known: make(map[string]struct{}),
+		holding: make(map[string][]held),
 	}
 }
 
 // Receive handles one message.
 func (r *registry) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
-	case *actor.Started:
-		r.load()
 	case *chatpb.Connect:
-		r.connect(ctx, m)
+		r.forward(ctx, m.User)
 	case *chatpb.Route:
 		r.route(ctx, m)
 	case *chatpb.Disconnect:
-		r.forward(ctx, m.User)
+		r.disconnect(ctx, m)
+	case *chatpb.Passivate:
+		r.passivate(ctx, m)
+	case *chatpb.Stay:
+		r.stay(ctx, m)
 	case *actor.Terminated:
 		r.terminated(ctx, m)
 	}
@@ -66,7 +70,7 @@ func (r *registry) HandleFailure(system *actor.ActorSystem, sup actor.Supervisor
 	if d == actor.StopDirective {
 		if name, ok := r.names[child.Id]; ok {
 			delete(r.users, name)
-			r.stopping[name] = nil
+			r.hold(name) // what a passivation round holds already stays held
 		}
 		sup.StopChildren(child)
 		return
@@ -74,56 +78,32 @@ func (r *registry) HandleFailure(system *actor.ActorSystem, sup actor.Supervisor
 	sup.RestartChildren(child)
 }
 
-// load restores the known names, so unknown_user survives restarts.
-func (r *registry) load() {
-	names, err := r.deps.store.Users()
-	if err != nil {
-		r.deps.logger.Error("registry: loading known users", "err", err)
-		return
-	}
-	for _, n := range names {
-		r.known[n] = struct{}{}
-	}
-}
-
-// connect hands the request, sender included, to the user's actor.
-func (r *registry) connect(ctx actor.Context, m *chatpb.Connect) {
-	if _, ok := r.known[m.User]; !ok {
-		r.known[m.User] = struct{}{}
-		user := m.User
-		r.deps.store.AddUser(user, func(err error) {
-			if err != nil {
-				r.deps.logger.Error("registry: storing a new user", "user", user, "err", err)
-			}
-		})
-	}
-	r.forward(ctx, m.User)
-}
-
-// route hands a private message to its recipient's actor, or refuses a
-// name that never connected; either way the sender learns where it went.
+// route hands a private message to its recipient's actor, spawning it if
+// needed (an actor for a name the store does not know refuses it), and
+// tells the sender where it went.
 func (r *registry) route(ctx actor.Context, m *chatpb.Route) {
-	if _, ok := r.known[m.To]; !ok {
-		ctx.Send(m.ReplyTo, &chatpb.Resolved{Name: m.To})
-		ctx.Send(m.ReplyTo, &chatpb.Routed{
-			Ref: m.Ref, Key: m.Key, To: m.To, Session: m.Session, Seq: m.Seq,
-			Code: chatpb.ErrorCode_ERROR_CODE_UNKNOWN_USER, Message: "no user " + m.To,
-		})
-		return
-	}
 	if pid := r.forward(ctx, m.To); pid != nil {
 		ctx.Send(m.ReplyTo, &chatpb.Resolved{Name: m.To, Pid: pid})
-		return
 	}
-	// Held for the next actor: Resolved follows when it exists.
+	// Held for the next actor: Resolved follows when it gets the route.
+}
+
+// disconnect hands a Disconnect to the user's actor. Without one there is
+// nothing to undo (an actor that passivated had no session), and spawning
+// one would only cost.
+func (r *registry) disconnect(ctx actor.Context, m *chatpb.Disconnect) {
+	_, live := r.users[m.User]
+	if _, waits := r.holding[m.User]; live || waits {
+		r.forward(ctx, m.User)
+	}
 }
 
 // forward passes the current message, sender included, to name's actor,
 // spawning it if needed, and returns that actor; or holds the message while
-// the name's previous actor is being stopped, and returns nil.
+// the name's actor stops or may stop, and returns nil.
 func (r *registry) forward(ctx actor.Context, name string) *actor.PID {
-	if q, ok := r.stopping[name]; ok {
-		r.stopping[name] = append(q, held{msg: ctx.Message(), sender: ctx.Sender()})
+	if q, ok := r.holding[name]; ok {
+		r.holding[name] = append(q, held{msg: ctx.Message(), sender: ctx.Sender()})
 		return nil
 	}
 	pid := r.user(ctx, name)
@@ -147,24 +127,61 @@ func (r *registry) user(ctx actor.Context, name string) *actor.PID {
 	return pid
 }
 
-// terminated handles a stopped user actor: if messages wait for its
-// successor, it is spawned now (from the store) and given them, in order.
+// hold starts holding back what arrives for name, unless it does already.
+func (r *registry) hold(name string) {
+	if _, ok := r.holding[name]; !ok {
+		r.holding[name] = nil
+	}
+}
+
+// passivate answers an idle user actor's request to stop (user_passivate.go):
+// from now on what arrives for the name is held, and Holding tells the actor
+// so, behind everything forwarded to it before. A request from an actor
+// that is being stopped already, or during a round under way, is ignored:
+// one round per name at a time.
+func (r *registry) passivate(ctx actor.Context, m *chatpb.Passivate) {
+	pid, live := r.users[m.User]
+	if _, busy := r.holding[m.User]; !live || busy || !samePID(pid, m.Pid) {
+		return
+	}
+	r.hold(m.User)
+	ctx.Send(pid, &chatpb.Holding{})
+}
+
+// stay ends a passivation round in which the actor did not stop: it gets
+// what was held, in order. If its supervisor stopped it meanwhile, the
+// messages stay held for the next actor.
+func (r *registry) stay(ctx actor.Context, m *chatpb.Stay) {
+	pid, live := r.users[m.User]
+	waiting, waits := r.holding[m.User]
+	if !live || !waits || !samePID(pid, m.Pid) {
+		return
+	}
+	delete(r.holding, m.User)
+	r.release(ctx, m.User, pid, waiting)
+}
+
+// terminated handles a stopped user actor (passivated, given up on by its
+// supervisor, or at shutdown): the name has no actor any more, unless
+// messages wait for one; then a fresh one is spawned now (from the store)
+// and given them, in order.
 func (r *registry) terminated(ctx actor.Context, m *actor.Terminated) {
 	name, ok := r.names[m.Who.Id]
 	if !ok {
 		return
 	}
 	delete(r.names, m.Who.Id)
-	waiting, wasStopping := r.stopping[name]
-	delete(r.stopping, name)
-	if !wasStopping {
-		delete(r.users, name) // stopped without a failure (shutdown)
-		return
+	delete(r.users, name)
+	waiting := r.holding[name]
+	delete(r.holding, name)
+	if len(waiting) > 0 {
+		r.release(ctx, name, r.user(ctx, name), waiting)
 	}
-	if len(waiting) == 0 {
-		return
-	}
-	pid := r.user(ctx, name)
+}
+
+// release hands held messages, senders included, to pid in the order they
+// came, and tells the sender of each held route where it went.
+func (r *registry) release(ctx actor.Context, name string, pid *actor.PID, waiting []held) {
 	for _, h := range waiting {
 		ctx.RequestWithCustomSender(pid, h.msg, h.sender)
 		if rt, ok := h.msg.(*chatpb.Route); ok {
