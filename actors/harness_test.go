@@ -359,6 +359,11 @@ func (s *gatedStore) PutKey(user string, r *chatpb.KeyRecord, done func(error)) 
 	s.Memory.PutKey(user, r, s.later(done))
 }
 
+// AddUser implements store.Store.
+func (s *gatedStore) AddUser(name string, done func(error)) {
+	s.Memory.AddUser(name, s.later(done))
+}
+
 // enqueuedTexts returns the text of every Enqueue so far.
 func (s *gatedStore) enqueuedTexts() []string {
 	s.mu.Lock()
