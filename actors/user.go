@@ -81,6 +81,8 @@ func (u *user) Receive(ctx actor.Context) {
 		u.disarmIdle() // the next incarnation runs its own
 	case *actor.Stopping:
 		u.stopping(ctx)
+	case *actor.Stopped:
+		u.stopped(ctx)
 	case *actor.Terminated:
 		u.peerStopped(ctx, m.Who)
 	case *chatpb.Connect:

@@ -155,6 +155,27 @@ func (u *user) userAdded(m *userAdded) {
 	}
 }
 
+// unpinned is sent by a stopped actor to its own PID; see stopped.
+type unpinned struct{}
+
+// IgnoreDeadLetterLogging keeps it out of the dead-letter log.
+func (unpinned) IgnoreDeadLetterLogging() {}
+
+// stopped runs once the actor is out of Proto.Actor's process registry.
+// A PID caches the process it names, and Proto.Actor's sets of PIDs (the
+// registry's children, each actor's watchers) keep what they remove in the
+// slots they vacate until those are reused. Through that cache, such a
+// slot would keep the whole stopped actor alive: mailbox, context, props
+// and state. A message to its own PID now finds the process dead (stopped
+// through the PID, as passivation does), drops the cached reference, and
+// goes to the dead letters, unlogged. BenchmarkOfflineUsers, 20,000 users:
+// 1,750-1,870 heap bytes per passivated user left without it, 690-770
+// with it (the rest is the high-water room of those sets and of the
+// process registry, not users).
+func (u *user) stopped(ctx actor.Context) {
+	ctx.Send(ctx.Self(), unpinned{})
+}
+
 // unwatchPeers stops watching the recipients this actor cached: their
 // actors would otherwise keep this one's PID in their watcher sets long
 // after it has gone.

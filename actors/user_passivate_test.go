@@ -67,9 +67,12 @@ func (h *harness) staysAfterTick(pid *actor.PID) {
 }
 
 // userActors returns the ids of the running user actors.
-func (h *harness) userActors() []string {
+func (h *harness) userActors() []string { return userActorIDs(h.system()) }
+
+// userActorIDs returns the ids of the running user actors in system.
+func userActorIDs(system *actor.ActorSystem) []string {
 	var ids []string
-	for _, bucket := range h.system().ProcessRegistry.LocalPIDs.LocalPIDs {
+	for _, bucket := range system.ProcessRegistry.LocalPIDs.LocalPIDs {
 		for _, id := range bucket.Keys() {
 			if strings.HasPrefix(id, "registry/") {
 				ids = append(ids, id)
@@ -449,4 +452,32 @@ func TestRoutesToUnknownNamesLeaveNoActors(t *testing.T) {
 	if users, _ := h.mem.Users(); !slices.Equal(users, []string{"alice"}) {
 		t.Fatalf("known users %d, want only alice", len(users))
 	}
+}
+
+// Once a wave of users has passivated, the registry copies its maps into
+// smaller ones (compact); the users still running are still found there,
+// with the same actor.
+func TestRegistryKeepsTheRunningUsersWhenItShrinks(t *testing.T) {
+	h := newHarness(t, nil)
+	alice := h.connectQuiet("alice")
+	aliceActor, _ := h.system().ProcessRegistry.GetLocal(alice.user.Id)
+	var wave []*session
+	for i := range compactAt + 100 {
+		s := h.connectQuiet(fmt.Sprint("wave-", i))
+		s.disconnect()
+		wave = append(wave, s)
+	}
+	for _, s := range wave {
+		h.passivate(s.user)
+	}
+	if got := h.userActors(); !slices.Equal(got, []string{"registry/alice"}) {
+		t.Fatalf("user actors %v, want alice's", got)
+	}
+	again := h.connectQuiet("alice")
+	if now, _ := h.system().ProcessRegistry.GetLocal(again.user.Id); now != aliceActor {
+		t.Fatal("alice's reconnect went to another actor")
+	}
+	bob := h.connectQuiet("wave-7")
+	sent := bob.expectSent(bob.dm("alice", "still here?"))
+	checkDM(t, again.expectDeliver(), sent, "wave-7", "alice", "still here?")
 }
