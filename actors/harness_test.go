@@ -276,7 +276,8 @@ func (h *harness) busyRegistry(name string) (entered <-chan struct{}, release fu
 	p := h.probe("busy-" + name)
 	entered, release = p.block(func(m any) bool { _, ok := m.(*chatpb.Resolved); return ok })
 	h.t.Cleanup(release)
-	h.root().Send(h.chat.deps.registry, &chatpb.Route{From: "busy", To: name, Text: "busy", ReplyTo: p.pid, Id: "busy-" + name})
+	h.root().Send(h.chat.deps.registry,
+		&chatpb.Route{From: "busy", To: name, Text: "busy", ReplyTo: p.pid, Id: "busy-" + name})
 	return entered, release
 }
 

@@ -134,11 +134,11 @@ func (r *registry) user(ctx actor.Context, name string) *actor.PID {
 const compactAt = 1024
 
 // compact replaces the registry's maps with right-sized copies once they
-// hold a quarter of their peak of running actors: Go maps never give back the room they
-// grew to, and after a wave of users has passivated that room would be a
-// cost of users who are gone, about 100 bytes each (BenchmarkOfflineUsers).
-// Copying len entries when len has fallen to a quarter of the peak costs
-// O(1) per stopped actor, amortized.
+// hold a quarter of their peak of running actors: Go maps never give back
+// the room they grew to, and after a wave of users has passivated that room
+// would be a cost of users who are gone, about 100 bytes each
+// (BenchmarkOfflineUsers). Copying len entries when len has fallen to a
+// quarter of the peak costs O(1) per stopped actor, amortized.
 func (r *registry) compact() {
 	if r.peak < compactAt || len(r.users) > r.peak/4 {
 		return

@@ -166,7 +166,8 @@ func (ob *offlineBench) visit(name string) error {
 // online asks the room how many are online.
 func (ob *offlineBench) online() int32 {
 	f := actor.NewFuture(ob.chat.system, wait)
-	ob.chat.system.Root.Send(ob.chat.deps.room, &chatpb.RoomQuery{ReplyTo: f.PID(), Query: &chatpb.RoomQuery_Who{Who: &chatpb.Who{}}})
+	ob.chat.system.Root.Send(ob.chat.deps.room,
+		&chatpb.RoomQuery{ReplyTo: f.PID(), Query: &chatpb.RoomQuery_Who{Who: &chatpb.Who{}}})
 	res, err := f.Result()
 	if err != nil {
 		ob.tb.Fatal(err)

@@ -66,6 +66,19 @@ func (h *harness) staysAfterTick(pid *actor.PID) {
 	}
 }
 
+// stall holds the user actor at pid inside its Receive until the returned
+// function is called: it answers an invalid request from a probe that holds
+// its goroutine. What is sent to it meanwhile queues in its mailbox.
+func (h *harness) stall(pid *actor.PID) (unstall func()) {
+	h.t.Helper()
+	p := h.probe("stall")
+	stalled, unstall := p.block(func(m any) bool { _, ok := m.(*chatpb.Refused); return ok })
+	h.t.Cleanup(unstall)
+	h.root().RequestWithCustomSender(pid, &chatpb.Invalid{Code: chatpb.ErrorCode_ERROR_CODE_BAD_REQUEST}, p.pid)
+	await(h.t, stalled, wait, pid.Id+" to stall")
+	return unstall
+}
+
 // userActors returns the ids of the running user actors.
 func (h *harness) userActors() []string { return userActorIDs(h.system()) }
 
@@ -120,6 +133,14 @@ func TestPassivateOnItsOwnAfterUserIdle(t *testing.T) {
 	}
 }
 
+// inFlight is what a case of TestPassivateWaitsForWhatIsInFlight works with.
+type inFlight struct {
+	t          *testing.T
+	h          *harness
+	gs         *gatedStore
+	alice, bob *session
+}
+
 // An actor stays while anything would be lost with it: a session, its name
 // or a private message for it being stored, or a message of its own still
 // waiting for its answer. Once that is over, it passivates.
@@ -128,38 +149,38 @@ func TestPassivateWaitsForWhatIsInFlight(t *testing.T) {
 		name string
 		// start sets something in flight for a user who is then offline,
 		// and returns the user and what ends it.
-		start func(t *testing.T, h *harness, gs *gatedStore, alice, bob *session) (*session, func())
+		start func(e inFlight) (*session, func())
 	}{
-		{"a session", func(_ *testing.T, _ *harness, _ *gatedStore, _, bob *session) (*session, func()) {
-			return bob, bob.disconnect
+		{"a session", func(e inFlight) (*session, func()) {
+			return e.bob, e.bob.disconnect
 		}},
-		{"its name being stored", func(_ *testing.T, h *harness, gs *gatedStore, _, _ *session) (*session, func()) {
-			gs.hold()
-			carol := h.connectQuiet("carol")
+		{"its name being stored", func(e inFlight) (*session, func()) {
+			e.gs.hold()
+			carol := e.h.connectQuiet("carol")
 			carol.disconnect()
-			return carol, gs.releaseWrites
+			return carol, e.gs.releaseWrites
 		}},
-		{"a private message being stored for it", func(t *testing.T, _ *harness, gs *gatedStore, alice, bob *session) (*session, func()) {
-			bob.disconnect()
-			gs.hold()
-			ref := alice.dm("bob", "being stored")
-			eventually(t, wait, "bob's actor to store it", func() bool { return len(gs.enqueuedTexts()) == 1 })
-			return bob, func() { gs.releaseWrites(); alice.expectSent(ref) }
+		{"a private message being stored for it", func(e inFlight) (*session, func()) {
+			e.bob.disconnect()
+			e.gs.hold()
+			ref := e.alice.dm("bob", "being stored")
+			eventually(e.t, wait, "bob's actor to store it", func() bool { return len(e.gs.enqueuedTexts()) == 1 })
+			return e.bob, func() { e.gs.releaseWrites(); e.alice.expectSent(ref) }
 		}},
-		{"its own private message, unanswered", func(t *testing.T, _ *harness, gs *gatedStore, _, bob *session) (*session, func()) {
-			gs.hold()
-			ref := bob.ref()
-			bob.send(&chatpb.Dm{To: "alice", Text: "then gone", Ref: ref, Key: "k"})
-			eventually(t, wait, "alice's actor to store it", func() bool { return len(gs.enqueuedTexts()) == 1 })
-			bob.disconnect()
-			return bob, func() { gs.releaseWrites(); bob.expectSent(ref) }
+		{"its own private message, unanswered", func(e inFlight) (*session, func()) {
+			e.gs.hold()
+			ref := e.bob.ref()
+			e.bob.send(&chatpb.Dm{To: "alice", Text: "then gone", Ref: ref, Key: "k"})
+			eventually(e.t, wait, "alice's actor to store it", func() bool { return len(e.gs.enqueuedTexts()) == 1 })
+			e.bob.disconnect()
+			return e.bob, func() { e.gs.releaseWrites(); e.bob.expectSent(ref) }
 		}},
-		{"its own public message, unanswered", func(_ *testing.T, h *harness, gs *gatedStore, _, bob *session) (*session, func()) {
-			gs.hold()
-			ref := bob.say("then gone")
-			bob.disconnect()
-			h.alive(bob.user) // the room has the message
-			return bob, func() { gs.releaseWrites(); bob.expectSent(ref) }
+		{"its own public message, unanswered", func(e inFlight) (*session, func()) {
+			e.gs.hold()
+			ref := e.bob.say("then gone")
+			e.bob.disconnect()
+			e.h.alive(e.bob.user) // the room has the message
+			return e.bob, func() { e.gs.releaseWrites(); e.bob.expectSent(ref) }
 		}},
 	}
 	for _, c := range cases {
@@ -170,9 +191,8 @@ func TestPassivateWaitsForWhatIsInFlight(t *testing.T) {
 				gs = newGatedStore(mem)
 				cfg.Store = gs
 			})
-			alice := h.connectQuiet("alice")
-			bob := h.connectQuiet("bob")
-			who, end := c.start(t, h, gs, alice, bob)
+			e := inFlight{t: t, h: h, gs: gs, alice: h.connectQuiet("alice"), bob: h.connectQuiet("bob")}
+			who, end := c.start(e)
 			h.staysAfterTick(who.user)
 			end()
 			h.passivate(who.user)
@@ -195,11 +215,7 @@ func TestPassivateRoundEndedBySupervisorStop(t *testing.T) {
 	await(t, entered, wait, "the registry to be busy")
 	h.tickIdle(bob.user)
 	h.alive(bob.user) // its Passivate waits in the registry's mailbox
-	stall := h.probe("stall")
-	stalled, unstall := stall.block(func(m any) bool { _, ok := m.(*chatpb.Refused); return ok })
-	t.Cleanup(unstall)
-	h.root().RequestWithCustomSender(bob.user, &chatpb.Invalid{Code: chatpb.ErrorCode_ERROR_CODE_BAD_REQUEST}, stall.pid)
-	await(t, stalled, wait, "bob's actor to stall")
+	unstall := h.stall(bob.user)
 	h.root().Send(bob.user, &chatpb.DebugPanic{}) // before the registry's Holding
 	release()
 	p, answer := reconnect(h, "bob")
@@ -404,11 +420,7 @@ func TestPassivateDMToACachedPIDIsRoutedAgain(t *testing.T) {
 	h.alive(bob.user)
 	// ...then stalls (answering a request from a probe that holds it), so
 	// that the registry's Holding and then alice's message queue behind.
-	stall := h.probe("stall")
-	stalled, unstall := stall.block(func(m any) bool { _, ok := m.(*chatpb.Refused); return ok })
-	t.Cleanup(unstall)
-	h.root().RequestWithCustomSender(bob.user, &chatpb.Invalid{Code: chatpb.ErrorCode_ERROR_CODE_BAD_REQUEST}, stall.pid)
-	await(t, stalled, wait, "bob's actor to stall")
+	unstall := h.stall(bob.user)
 	release()
 	route(t, h, h.probe("barrier"), "nobody") // the registry has sent Holding
 	ref := alice.dm("bob", "straight to the PID")
