@@ -38,11 +38,11 @@ import (
 //
 // The idle clock is a timer of our own rather than Proto.Actor's receive
 // timeout: that one stops and resets a runtime timer around every message,
-// online or not, and its callback writes the actor context's fields on the
-// timer's goroutine, unsynchronised with the actor's own (a data race that
-// -race reports when a message arrives as the timer fires). Ours runs only
-// while the user is offline, measures quiet time with the injected clock,
-// and reaches the actor as a message like any other.
+// online or not, and its callback (receiveTimeoutHandler) writes the actor
+// context's fields on the timer's goroutine, unsynchronised with the
+// actor's own: a data race when a message arrives as the timer fires. Ours
+// runs only while the user is offline, measures quiet time with the
+// injected clock, and reaches the actor as a message like any other.
 
 // idleTick is posted to the actor by its idle timer. Like the store's
 // completions, it never leaves the actor, so it is a plain Go struct.
