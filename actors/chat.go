@@ -103,8 +103,11 @@ func (c *Chat) Connect(user string, session *actor.PID) (*actor.PID, error) {
 	return conn.User, nil
 }
 
-// InboxDepth returns how many private messages wait in all users' inboxes
-// (queued or written but unconfirmed).
+// InboxDepth returns how many private messages wait (queued, or written
+// but unconfirmed) in the inboxes of the user actors in memory. A user
+// whose actor has passivated, or has not started since the server did, is
+// not counted: that queue is in the store only, and counting it would cost
+// memory per offline user.
 func (c *Chat) InboxDepth() int64 { return c.deps.inboxDepth.Load() }
 
 // Stop stops the registry (and with it every user actor) and the room,

@@ -50,6 +50,11 @@ type Config struct {
 	HistoryLimit int
 	// KeyTTL is how long an idempotency key is remembered. Default 10 min.
 	KeyTTL time.Duration
+	// UserIdle is how long a user actor with no connection and nothing in
+	// flight lives on before it stops (passivates), so that offline users
+	// cost no memory; the next message for the name starts a fresh actor
+	// from the store. Default 5 min.
+	UserIdle time.Duration
 
 	// RestartLimit user-actor restarts within RestartWindow are tolerated;
 	// one more and the supervisor stops the actor and its connection is
@@ -82,6 +87,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.PresenceLimit, 1000)
 	setDefault(&c.HistoryLimit, 1000)
 	setDefault(&c.KeyTTL, 10*time.Minute)
+	setDefault(&c.UserIdle, 5*time.Minute)
 	setDefault(&c.RestartLimit, 5)
 	setDefault(&c.RestartWindow, time.Minute)
 	setDefault(&c.AskTimeout, 5*time.Second)

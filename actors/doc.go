@@ -10,18 +10,40 @@
 // and its supervision of user actors, user*.go the user actor (user.go its
 // lifecycle and sessions, user_send.go what the user sends, user_inbox.go
 // what the user receives, user_keys.go idempotency keys, user_ratelimit.go
-// the rate limit), room*.go the public room and its roster. chat.go starts
-// the system; config.go, ids.go and dispatcher.go serve every actor.
+// the rate limit, user_passivate.go how an idle one stops), room*.go the
+// public room and its roster. chat.go starts the system; config.go, ids.go
+// and dispatcher.go serve every actor.
 //
-//   - registry (one, "registry"): the map of user names to user-actor PIDs
-//     and the set of known names. It spawns and supervises user actors
-//     (registry_supervision.go). It is on the path of a connection and of a user's
-//     first private message to each peer only: user actors cache peer PIDs.
-//   - user (one per name, "registry/NAME"): the user's session, inbox of
-//     unconfirmed private messages, rate limit and idempotency keys. The
-//     only place that decides whether a private message is delivered now or
-//     queued. Its session and delivery marks live in a userCell that
-//     survives restarts; the inbox is reloaded from the store.
+//   - registry (one, "registry"): the map of user names to the PIDs of
+//     running user actors, and nothing for the others. It spawns and
+//     supervises user actors (registry_supervision.go). It is on the path
+//     of a connection and of a user's first private message to each peer
+//     only: user actors cache peer PIDs.
+//   - user (one per name with a running actor, "registry/NAME"): the user's
+//     session, inbox of unconfirmed private messages, rate limit and
+//     idempotency keys. The only place that decides whether a private
+//     message is delivered now or queued, and whether a name is known (it
+//     reads that from the store when it starts: a route to a name the store
+//     does not know is refused with unknown_user). Its session and delivery
+//     marks live in a userCell that survives restarts; the inbox is
+//     reloaded from the store.
+//
+// # Passivation
+//
+// A user actor with no session and nothing in flight stops after
+// Config.UserIdle without messages, in a handshake with the registry that
+// loses no message (user_passivate.go); the next message for the name
+// starts a fresh actor from the store. Offline users thus cost no memory:
+// no actor, no entry in the registry, no watch in their peers' actors.
+// What survives is what the store keeps: the inbox, the idempotency keys,
+// the name. The userCell dies with the actor, and with it the delivery
+// marks; a fresh actor marks its inbox as after a restart: a message
+// stored while its recipient was online counts as written to an earlier
+// connection, and is delivered with redelivered set; one queued while the
+// recipient was offline counts as not written (even if it was written to a
+// connection that ended unconfirmed). That is exactly as exact as across a
+// restart: keeping the marks of offline users would be memory per offline
+// user, and storing them a write per delivery.
 //   - room (one, "room"): the online members and the recent public
 //     messages. The single place where public messages are ordered and
 //     stamped, so every member sees one order.
@@ -33,7 +55,8 @@
 // future. Store writes are asynchronous; their completion comes back as a
 // message to the actor's own mailbox (stored, enqueued), and the store
 // completes writes in submission order, which is what keeps delivery order.
-// Store reads happen only when an actor starts. Mailboxes run on a pool of
+// Timers, likewise, only post a message (a user actor's idle clock). Store
+// reads happen only when an actor starts. Mailboxes run on a pool of
 // reused goroutines (dispatcher.go), never more than one run per actor at
 // a time, as with Proto.Actor's default dispatcher.
 //

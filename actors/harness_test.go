@@ -265,13 +265,26 @@ func (h *harness) watch(pid *actor.PID) *probe {
 	return out
 }
 
+// busyRegistry holds the registry until release, as a wave of connections
+// would keep it busy: it sends the registry a route to name, a name nobody
+// has, on behalf of a probe that holds the registry's goroutine when told
+// where the route went. entered is closed once the registry is held. Each
+// call wants a name of its own: the actor for an unknown name passivates
+// at once, and the registry holds what comes for a name meanwhile.
+func (h *harness) busyRegistry(name string) (entered <-chan struct{}, release func()) {
+	h.t.Helper()
+	p := h.probe("busy-" + name)
+	entered, release = p.block(func(m any) bool { _, ok := m.(*chatpb.Resolved); return ok })
+	h.t.Cleanup(release)
+	h.root().Send(h.chat.deps.registry,
+		&chatpb.Route{From: "busy", To: name, Text: "busy", ReplyTo: p.pid, Id: "busy-" + name})
+	return entered, release
+}
+
 // gatedStore wraps a memory store so that a test can control timing the way
-// a slow disk or a busy actor would:
-//   - hold makes the completions of all writes wait, in order (the Store
-//     contract: callbacks come in write order), until releaseWrites; the
-//     writes themselves are applied at once;
-//   - gateUser makes AddUser for one name block its caller until the gate
-//     is released, standing in for a registry busy with other work.
+// a slow disk would: hold makes the completions of all writes wait, in
+// order (the Store contract: callbacks come in write order), until
+// releaseWrites; the writes themselves are applied at once.
 type gatedStore struct {
 	*store.Memory
 
@@ -280,16 +293,10 @@ type gatedStore struct {
 	holding  bool
 	pending  []func()
 	enqueued []*chatpb.Message // every Enqueue, in call order
-	gates    map[string]*userGate
-}
-
-type userGate struct {
-	entered chan struct{}
-	release chan struct{}
 }
 
 func newGatedStore(mem *store.Memory) *gatedStore {
-	return &gatedStore{Memory: mem, gates: make(map[string]*userGate)}
+	return &gatedStore{Memory: mem}
 }
 
 // hold makes completions wait from now on.
@@ -353,6 +360,11 @@ func (s *gatedStore) PutKey(user string, r *chatpb.KeyRecord, done func(error)) 
 	s.Memory.PutKey(user, r, s.later(done))
 }
 
+// AddUser implements store.Store.
+func (s *gatedStore) AddUser(name string, done func(error)) {
+	s.Memory.AddUser(name, s.later(done))
+}
+
 // enqueuedTexts returns the text of every Enqueue so far.
 func (s *gatedStore) enqueuedTexts() []string {
 	s.mu.Lock()
@@ -362,29 +374,6 @@ func (s *gatedStore) enqueuedTexts() []string {
 		out[i] = m.Text
 	}
 	return out
-}
-
-// gateUser makes the next AddUser(name) block until the returned release.
-func (s *gatedStore) gateUser(name string) (entered <-chan struct{}, release func()) {
-	g := &userGate{entered: make(chan struct{}), release: make(chan struct{})}
-	s.mu.Lock()
-	s.gates[name] = g
-	s.mu.Unlock()
-	var once sync.Once
-	return g.entered, func() { once.Do(func() { close(g.release) }) }
-}
-
-// AddUser implements store.Store.
-func (s *gatedStore) AddUser(name string, done func(error)) {
-	s.mu.Lock()
-	g := s.gates[name]
-	delete(s.gates, name)
-	s.mu.Unlock()
-	if g != nil {
-		close(g.entered)
-		<-g.release
-	}
-	s.Memory.AddUser(name, s.later(done))
 }
 
 // sortedCopy returns names sorted, for comparisons.

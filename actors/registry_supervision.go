@@ -44,7 +44,7 @@ func (r *registry) HandleFailure(system *actor.ActorSystem, sup actor.Supervisor
 	if d == actor.StopDirective {
 		if known {
 			delete(r.users, name)
-			r.stopping[name] = nil
+			r.hold(name) // what a passivation round holds already stays held
 		}
 		sup.StopChildren(child)
 		return

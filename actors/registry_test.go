@@ -85,16 +85,20 @@ func TestRegistryConnectSpawnsOneUserActorPerName(t *testing.T) {
 	}
 }
 
+// The registry keeps no set of names: a route to a name goes to that name's
+// actor, which reads from the store whether the name is known, refuses the
+// route, and passivates at once.
 func TestRegistryRouteToANameThatNeverConnected(t *testing.T) {
 	h := newHarness(t, nil)
 	h.connect("alice")
 	alice := h.probe("alice-actor")
 	res, r := route(t, h, alice, "nobody")
-	if r.Code != chatpb.ErrorCode_ERROR_CODE_UNKNOWN_USER || r.Id != "" || r.Recipient != nil || res.Pid != nil {
+	if r.Code != chatpb.ErrorCode_ERROR_CODE_UNKNOWN_USER || r.Id != "" || r.Recipient != nil {
 		t.Fatalf("route to nobody: %s, want UNKNOWN_USER", describe(r))
 	}
+	expectMsg[*actor.Terminated](t, h.watch(res.Pid), wait)
 	if _, ok := h.system().ProcessRegistry.GetLocal("registry/nobody"); ok {
-		t.Fatal("a user actor was spawned for an unknown name")
+		t.Fatal("the actor for an unknown name stayed")
 	}
 	if users, _ := h.mem.Users(); slices.Contains(users, "nobody") {
 		t.Fatal("an unknown name became known by being written to")

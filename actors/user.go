@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"time"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorchat/chat/proto/chatpb"
@@ -16,6 +18,7 @@ type userCell struct {
 	joining *actor.PID // who asked to Connect, answered once the room Joined
 	seq     uint64     // last delivery seq handed out, across sessions
 	started bool       // an incarnation has loaded the inbox once
+	known   bool       // the store knows the name: read at start, set by a Connect
 	counted int        // this user's share of deps.inboxDepth
 	// marks remembers, per message id, the last session and seq a private
 	// message was written with; it is what makes a later write a
@@ -48,8 +51,15 @@ type user struct {
 	viaRegistry map[string]int        // routes on their way through the registry, by recipient
 	pending     []*chatpb.Route       // routes sent and not answered yet, oldest first
 	routeSeq    uint64                // the last route's number
+	publishing  int                   // public messages sent to the room, not yet answered
+	adding      bool                  // the name is being stored as known
 	keys        *keyCache
 	limit       *limiter
+
+	// the idle clock (user_passivate.go)
+	idleTimer  *time.Timer // runs only while the user has no session
+	lastActive time.Time   // the last message handled while it runs
+	asked      bool        // Passivate sent, Holding not received yet
 }
 
 func newUser(d *deps, name string, cell *userCell) actor.Actor {
@@ -58,13 +68,21 @@ func newUser(d *deps, name string, cell *userCell) actor.Actor {
 
 // Receive handles one message.
 func (u *user) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*idleTick); ok {
+		u.idleTick(ctx)
+		return
+	}
+	u.touch()
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		u.start(ctx)
 	case *actor.Restarting:
 		u.deps.logger.Info("user actor restarting", "user", u.name, "queued", len(u.inbox))
+		u.disarmIdle() // the next incarnation runs its own
 	case *actor.Stopping:
 		u.stopping(ctx)
+	case *actor.Stopped:
+		u.stopped(ctx)
 	case *actor.Terminated:
 		u.peerStopped(ctx, m.Who)
 	case *chatpb.Connect:
@@ -97,29 +115,28 @@ func (u *user) Receive(ctx actor.Context) {
 		u.resolved(ctx, m)
 	case *chatpb.Confirm:
 		u.confirm(ctx, m)
+	case *chatpb.Holding:
+		u.holding(ctx)
+	case *userAdded:
+		u.userAdded(m)
 	}
 }
 
 // start (re)loads what the store keeps. After a restart the cell still has
 // the session, so messages that were never written to it go out now.
+// Without a session, the idle clock starts.
 func (u *user) start(ctx actor.Context) {
 	u.limit = newLimiter(u.deps.cfg)
-	u.keys = newKeyCache(u.deps, u.name)
-	inbox, err := u.deps.store.Inbox(u.name)
-	if err != nil {
-		// Failing here makes the supervisor retry, and give up after the
-		// restart limit: better than running with a silently empty inbox.
-		panic("loading inbox of " + u.name + ": " + err.Error())
-	}
-	u.inbox = inbox
-	u.countInbox()
+	u.load()
 	u.reloaded = u.cell.started
 	if !u.cell.started {
 		u.cell.started = true
-		// First start in this process: a message stored while its recipient
+		// First start of an actor for this name (in this process, or since
+		// the last one passivated): a message stored while its recipient
 		// was online was, in all likelihood, written to that connection
-		// before the server stopped, so its next delivery is a redelivery.
-		for _, m := range inbox {
+		// before the server stopped or the actor passivated, so its next
+		// delivery is a redelivery.
+		for _, m := range u.inbox {
 			if !m.Offline {
 				put(&u.cell.marks, m.Id, mark{})
 			}
@@ -127,6 +144,36 @@ func (u *user) start(ctx actor.Context) {
 	}
 	u.resetWindow()
 	u.pump(ctx)
+	if u.cell.session == nil {
+		u.armIdle(ctx)
+	}
+}
+
+// load reads what the store keeps of this user: whether the name is known
+// and, if it is, the idempotency keys and the inbox. A name the store does
+// not know has nothing else there, so a route to an invented name costs one
+// read. Failing to read panics: the supervisor retries, and gives up after
+// the restart limit, which is better than running with a silently empty
+// inbox.
+func (u *user) load() {
+	if !u.cell.known {
+		known, err := u.deps.store.Known(u.name)
+		if err != nil {
+			panic("reading whether " + u.name + " is known: " + err.Error())
+		}
+		u.cell.known = known
+	}
+	if !u.cell.known {
+		u.keys = &keyCache{deps: u.deps, user: u.name}
+		return
+	}
+	u.keys = newKeyCache(u.deps, u.name)
+	inbox, err := u.deps.store.Inbox(u.name)
+	if err != nil {
+		panic("loading inbox of " + u.name + ": " + err.Error())
+	}
+	u.inbox = inbox
+	u.countInbox()
 }
 
 // countInbox brings the server-wide inbox depth up to date with this
@@ -136,9 +183,12 @@ func (u *user) countInbox() {
 	u.cell.counted = len(u.inbox)
 }
 
-// stopping runs when the supervisor gives up on this actor, or at shutdown:
-// the connection cannot be served any more, so it is closed with a reason.
+// stopping runs when the actor passivates, when the supervisor gives up on
+// it, or at shutdown. A connection, if there is one, cannot be served any
+// more, so it is closed with a reason (a passivating actor has none).
 func (u *user) stopping(ctx actor.Context) {
+	u.disarmIdle()
+	u.unwatchPeers(ctx)
 	u.inbox = nil // the next actor for this name counts its own
 	u.countInbox()
 	if u.cell.session == nil {
@@ -163,6 +213,8 @@ func (u *user) connect(ctx actor.Context, m *chatpb.Connect) {
 		})
 	}
 	u.cell.session, u.cell.live, u.cell.joining = m.Session, false, ctx.Sender()
+	u.disarmIdle()
+	u.becomeKnown(ctx)
 	ctx.Request(u.deps.room, &chatpb.Join{User: u.name, Session: m.Session})
 }
 
@@ -187,6 +239,7 @@ func (u *user) disconnect(ctx actor.Context, m *chatpb.Disconnect) {
 	}
 	u.cell.session, u.cell.live, u.cell.joining = nil, false, nil
 	ctx.Send(u.deps.room, &chatpb.Leave{User: u.name, Session: m.Session})
+	u.armIdle(ctx)
 }
 
 // debugPanic is the fault-injection command: it lets a person watch the

@@ -25,8 +25,12 @@ type enqueued struct {
 // it writes it to the store, and delivery and the sender's receipt wait for
 // the write (enqueued). A retry of a message the inbox holds already (its
 // first recipient actor stored it, then stopped before answering) is only
-// answered.
+// answered; a name the store does not know refuses it.
 func (u *user) accept(ctx actor.Context, r *chatpb.Route) {
+	if !u.cell.known {
+		u.refuseUnknown(ctx, r)
+		return
+	}
 	if r.Retry {
 		if m := u.find(r.Id); m != nil {
 			ctx.Send(r.ReplyTo, routedAccepted(ctx, r, m))

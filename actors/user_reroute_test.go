@@ -180,9 +180,7 @@ func TestRerouteOfARouteTheRegistryHeld(t *testing.T) {
 	// The registry is busy while alice sends #0 and #1, so she does not
 	// know bob's actor yet: both go through the registry. Then alice's
 	// actor stalls before it handles #1, and the registry hands #0 to bob.
-	zedIn, zedGo := gs.gateUser("zed")
-	t.Cleanup(zedGo)
-	h.root().RequestFuture(h.chat.deps.registry, &chatpb.Connect{User: "zed", Session: h.probe("zed").pid}, wait)
+	zedIn, zedGo := h.busyRegistry("zed")
 	await(t, zedIn, wait, "the registry to be busy")
 	busy := alice.ref()
 	aliceIn, aliceGo := alice.p.block(func(m any) bool {

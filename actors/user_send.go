@@ -16,6 +16,7 @@ func (u *user) say(ctx actor.Context, m *chatpb.Say) {
 	if !u.admit(ctx, m.Ref, m.Key) {
 		return
 	}
+	u.publishing++
 	ctx.Send(u.deps.room, &chatpb.Publish{
 		From: u.name, Text: m.Text, Ref: m.Ref, Key: m.Key,
 		ReplyTo: ctx.Self(), Session: ctx.Sender(),
@@ -147,6 +148,7 @@ func (u *user) invalid(ctx actor.Context, m *chatpb.Invalid) {
 }
 
 func (u *user) published(ctx actor.Context, p *chatpb.Published) {
+	u.publishing = max(0, u.publishing-1) // a restart may have reset the count
 	if p.Code != chatpb.ErrorCode_ERROR_CODE_UNSPECIFIED {
 		ctx.Send(p.Session, refusal(p.Ref, p.Code, p.Message))
 		u.keys.abandon(ctx, p.Key, p.Code, p.Message)

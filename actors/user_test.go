@@ -361,26 +361,16 @@ func TestUserRefusedKeyIsJudgedAfresh(t *testing.T) {
 }
 
 // Private messages from one sender to one recipient must arrive in the
-// order sent (PROTOCOL.md, "Ordering and delivery"). A sender's first
+// order sent (docs/protocol.md, "Ordering and delivery"). A sender's first
 // messages to a peer go through the registry; once the registry says where
 // it sent one, later ones may go straight to the peer. The registry can be
-// slow to forward a second message (here it is busy with connections:
-// AddUser for a new name blocks, as a wave of connections would keep it
-// busy); a third must not overtake it by going direct.
+// slow to forward a second message (here it is held busy, as a wave of
+// connections would keep it); a third must not overtake it by going direct.
 func TestUserDMOrderHoldsWhileTheRegistryIsBusy(t *testing.T) {
-	var gs *gatedStore
-	h := newHarness(t, func(c *Config, mem *store.Memory) {
-		gs = newGatedStore(mem)
-		c.Store = gs
-	})
+	h := newHarness(t, nil)
 	bob := h.connectQuiet("bob")
 	alice := h.connectQuiet("alice")
-	busy := func(name string) (entered <-chan struct{}, release func()) {
-		entered, release = gs.gateUser(name)
-		t.Cleanup(release)
-		h.root().RequestFuture(h.chat.deps.registry, &chatpb.Connect{User: name, Session: h.probe(name).pid}, wait)
-		return entered, release
-	}
+	busy := h.busyRegistry
 
 	zedIn, zedGo := busy("zed")
 	await(t, zedIn, wait, "the registry to be busy")

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -111,6 +112,20 @@ func (s *Bolt) Users() ([]string, error) {
 		})
 	})
 	return names, err
+}
+
+// Known implements Store.
+func (s *Bolt) Known(name string) (bool, error) {
+	key := []byte(name)
+	var known bool
+	err := s.view(func(tx *bolt.Tx) error {
+		// A seek, not Get: names are stored with empty values, and Get does
+		// not promise a non-nil slice for those.
+		k, _ := tx.Bucket(bucketUsers).Cursor().Seek(key)
+		known = bytes.Equal(k, key)
+		return nil
+	})
+	return known, err
 }
 
 // AddUser implements Store.

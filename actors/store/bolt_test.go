@@ -46,6 +46,9 @@ func TestBoltReopenKeepsEverything(t *testing.T) {
 
 	s = openBolt(t, path, cfg)
 	want(t, "users", sortedUsers(t, s), []string{"alice", "bob"})
+	if !known(t, s, "bob") || known(t, s, "carol") {
+		t.Fatal("after reopen: want bob known, carol not")
+	}
 	want(t, "bob's inbox", inbox(t, s, "bob"), []string{"0", "2", "3", "4"})
 	want(t, "history", recent(t, s), []string{"p1", "p2", "p3", "p4"})
 	recs, err := s.Keys("alice", 0)

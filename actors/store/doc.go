@@ -12,10 +12,10 @@
 // ListAccounts, Token and Tokens are reads; CreateAccount, SetPassword,
 // SetDisabled, PutToken, DeleteToken and DeleteTokens are writes.
 //
-// Reads (Users, Inbox, Recent, Keys) are synchronous and return copies the
-// caller owns. On Bolt each is a bbolt read transaction on the caller's
-// goroutine: it does not wait for writes, and sees a write once that write's
-// done callback has been called.
+// Reads (Users, Known, Inbox, Recent, Keys) are synchronous and return
+// copies the caller owns. On Bolt each is a bbolt read transaction on the
+// caller's goroutine: it does not wait for writes, and sees a write once
+// that write's done callback has been called.
 //
 // Writes (AddUser, Enqueue, Ack, AppendPublic, PutKey) never wait for I/O.
 // They copy (encode) their arguments before returning, so the caller may

@@ -86,6 +86,17 @@ func (s *Memory) Users() ([]string, error) {
 	return names, nil
 }
 
+// Known implements Store.
+func (s *Memory) Known(name string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false, ErrClosed
+	}
+	_, ok := s.users[name]
+	return ok, nil
+}
+
 // AddUser implements Store.
 func (s *Memory) AddUser(name string, done func(error)) {
 	if name == "" {

@@ -28,6 +28,9 @@ type Store interface {
 
 	// Users returns every known user name, in no particular order.
 	Users() ([]string, error)
+	// Known reports whether name is known (was added with AddUser): one
+	// point read, so that whether a name exists costs no memory per name.
+	Known(name string) (bool, error)
 	// AddUser records name as known. Adding a known name is not an error.
 	AddUser(name string, done func(error))
 

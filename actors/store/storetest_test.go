@@ -156,6 +156,40 @@ func TestUsers(t *testing.T) {
 	})
 }
 
+func known(t testing.TB, s Store, name string) bool {
+	t.Helper()
+	ok, err := s.Known(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// Known is how the actors tell a name that never connected (unknown_user)
+// without holding every name in memory; prefixes and extensions of a known
+// name are not it.
+func TestKnown(t *testing.T) {
+	forEach(t, func(t *testing.T, open func(Config) Store) {
+		s := open(Config{})
+		if known(t, s, "bob") {
+			t.Fatal("a new store knows bob")
+		}
+		must(t, func(done func(error)) { s.AddUser("bob", done) })
+		must(t, func(done func(error)) { s.Enqueue(dm("1", "carol"), done) })
+		for name, wantKnown := range map[string]bool{"bob": true, "bo": false, "bobby": false, "": false, "carol": false} {
+			if got := known(t, s, name); got != wantKnown {
+				t.Errorf("Known(%q) = %v, want %v", name, got, wantKnown)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Known("bob"); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Known after Close: %v, want ErrClosed", err)
+		}
+	})
+}
+
 func TestInboxFIFO(t *testing.T) {
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		s := open(Config{})

@@ -27,6 +27,7 @@ type options struct {
 	pongWait             time.Duration
 	restartLimit         int
 	restartWindow        time.Duration
+	userIdle             time.Duration
 	debugFaults          bool
 	pprof                bool
 	readGoroutines       bool
@@ -64,6 +65,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	e.dur(&o.pongWait, "pong-wait", 60*time.Second, "how long a connection may stay silent before it is closed")
 	e.int(&o.restartLimit, "restart-limit", 5, "user-actor restarts tolerated within -restart-window")
 	e.dur(&o.restartWindow, "restart-window", time.Minute, "window of -restart-limit")
+	e.dur(&o.userIdle, "user-idle", 5*time.Minute, "how long a user's actor stays in memory with no connection and nothing in flight")
 	e.bool(&o.debugFaults, "debug-faults", false, "enable the /debug panic fault-injection command")
 	e.bool(&o.readGoroutines, "read-goroutines", false, "a reading goroutine per connection instead of the epoll poller (about 4 KiB more per idle connection)")
 	e.bool(&o.pprof, "pprof", false, "serve /debug/pprof/ beside /metrics (for profiling; keep it off the public address)")
@@ -90,6 +92,8 @@ func (o options) validate() error {
 		return fmt.Errorf("-store must be bolt or memory, not %q", o.storeKind)
 	case o.pingInterval >= o.pongWait:
 		return fmt.Errorf("-ping-interval (%s) must be shorter than -pong-wait (%s)", o.pingInterval, o.pongWait)
+	case o.userIdle <= 0:
+		return fmt.Errorf("-user-idle must be positive, not %s", o.userIdle)
 	case o.msgRate < 0 || o.maxText <= 0 || o.maxMessage <= 0 || o.queueMax <= 0 || o.outboxMax <= 0:
 		return fmt.Errorf("limits must be positive (-msg-rate may be 0)")
 	case (o.tlsCert == "") != (o.tlsKey == ""):

@@ -149,7 +149,7 @@ func actorConfig(o options, st store.Store, logger *slog.Logger) actors.Config {
 		Store: st, Logger: logger,
 		QueueMax: o.queueMax, MsgRate: rate, MsgBurst: o.msgBurst,
 		PresenceLimit: o.presenceLimit, HistoryLimit: o.history,
-		RestartLimit: o.restartLimit, RestartWindow: o.restartWindow,
+		RestartLimit: o.restartLimit, RestartWindow: o.restartWindow, UserIdle: o.userIdle,
 		DebugFaults: o.debugFaults,
 	}
 }

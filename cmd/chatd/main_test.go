@@ -18,13 +18,19 @@ func env(vars map[string]string) func(string) string {
 
 func TestOptionsFromFlagsAndEnvironment(t *testing.T) {
 	o, err := parseOptions([]string{"-msg-rate", "5"},
-		env(map[string]string{"CHAT_ADDR": "127.0.0.1:9", "CHAT_MSG_RATE": "7", "CHAT_MAX_CONNS_PER_IP": "3"}), &bytes.Buffer{})
+		env(map[string]string{"CHAT_ADDR": "127.0.0.1:9", "CHAT_MSG_RATE": "7", "CHAT_MAX_CONNS_PER_IP": "3", "CHAT_USER_IDLE": "90s"}), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.addr != "127.0.0.1:9" || o.msgRate != 5 || o.maxConnsIP != 3 || o.queueMax != 10000 {
-		t.Errorf("got addr=%q msgRate=%v maxConnsIP=%d queueMax=%d; want env addr, flag rate over env, env per-IP cap, default queue",
-			o.addr, o.msgRate, o.maxConnsIP, o.queueMax)
+	if o.addr != "127.0.0.1:9" || o.msgRate != 5 || o.maxConnsIP != 3 || o.queueMax != 10000 || o.userIdle != 90*time.Second {
+		t.Errorf("got addr=%q msgRate=%v maxConnsIP=%d queueMax=%d userIdle=%v; want env addr, flag rate over env, env per-IP cap, default queue, env idle time",
+			o.addr, o.msgRate, o.maxConnsIP, o.queueMax, o.userIdle)
+	}
+	if d, _ := parseOptions(nil, env(nil), &bytes.Buffer{}); d.userIdle != 5*time.Minute {
+		t.Errorf("default -user-idle %v, want 5m", d.userIdle)
+	}
+	if cfg := actorConfig(o, nil, nil); cfg.UserIdle != 90*time.Second {
+		t.Errorf("actors.Config.UserIdle %v, want -user-idle", cfg.UserIdle)
 	}
 }
 
@@ -39,6 +45,7 @@ func TestOptionsRefused(t *testing.T) {
 		{[]string{"-ping-interval", "1m", "-pong-wait", "30s"}, nil, "-ping-interval"},
 		{nil, map[string]string{"CHAT_QUEUE_MAX": "lots"}, "CHAT_QUEUE_MAX"},
 		{[]string{"-max-text", "0"}, nil, "positive"},
+		{[]string{"-user-idle", "0s"}, nil, "-user-idle"},
 	}
 	for _, c := range cases {
 		_, err := parseOptions(c.args, env(c.env), &bytes.Buffer{})
@@ -54,7 +61,7 @@ func TestHelpListsEveryFlagWithItsVariable(t *testing.T) {
 		t.Fatal("-h: want flag.ErrHelp")
 	}
 	for _, name := range []string{"addr", "log-format", "max-message", "max-text", "msg-rate", "msg-burst",
-		"queue-max", "outbox-max", "max-conns", "max-conns-per-ip", "allowed-origins", "metrics-addr", "store", "data", "debug-faults"} {
+		"queue-max", "outbox-max", "max-conns", "max-conns-per-ip", "allowed-origins", "metrics-addr", "store", "data", "debug-faults", "user-idle"} {
 		if !strings.Contains(out.String(), "-"+name) || !strings.Contains(out.String(), envName(name)) {
 			t.Errorf("-h does not list -%s with $%s", name, envName(name))
 		}

@@ -2349,6 +2349,153 @@ func (x *TokenRecord) GetExpiresUnixMs() int64 {
 	return 0
 }
 
+// Passivate is an idle user actor asking the registry whether it may stop.
+type Passivate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Pid           *actor.PID             `protobuf:"bytes,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Passivate) Reset() {
+	*x = Passivate{}
+	mi := &file_chat_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Passivate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Passivate) ProtoMessage() {}
+
+func (x *Passivate) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Passivate.ProtoReflect.Descriptor instead.
+func (*Passivate) Descriptor() ([]byte, []int) {
+	return file_chat_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *Passivate) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *Passivate) GetPid() *actor.PID {
+	if x != nil {
+		return x.Pid
+	}
+	return nil
+}
+
+// Holding answers Passivate. From now on the registry holds back what
+// arrives for the user; the actor, which has by then received everything
+// the registry forwarded to it before, stops if it is still idle (the
+// registry then hands what it held to a fresh actor) or answers Stay.
+type Holding struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Holding) Reset() {
+	*x = Holding{}
+	mi := &file_chat_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Holding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Holding) ProtoMessage() {}
+
+func (x *Holding) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Holding.ProtoReflect.Descriptor instead.
+func (*Holding) Descriptor() ([]byte, []int) {
+	return file_chat_proto_rawDescGZIP(), []int{32}
+}
+
+// Stay tells the registry that the user actor stays after all: the registry
+// hands it what it held, in order, and holds nothing more.
+type Stay struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Pid           *actor.PID             `protobuf:"bytes,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Stay) Reset() {
+	*x = Stay{}
+	mi := &file_chat_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Stay) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Stay) ProtoMessage() {}
+
+func (x *Stay) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Stay.ProtoReflect.Descriptor instead.
+func (*Stay) Descriptor() ([]byte, []int) {
+	return file_chat_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *Stay) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *Stay) GetPid() *actor.PID {
+	if x != nil {
+		return x.Pid
+	}
+	return nil
+}
+
 var File_chat_proto protoreflect.FileDescriptor
 
 const file_chat_proto_rawDesc = "" +
@@ -2543,7 +2690,16 @@ const file_chat_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12&\n" +
 	"\x0fcreated_unix_ms\x18\x03 \x01(\x03R\rcreatedUnixMs\x12&\n" +
-	"\x0fexpires_unix_ms\x18\x04 \x01(\x03R\rexpiresUnixMs*:\n" +
+	"\x0fexpires_unix_ms\x18\x04 \x01(\x03R\rexpiresUnixMs\"=\n" +
+	"\tPassivate\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1c\n" +
+	"\x03pid\x18\x02 \x01(\v2\n" +
+	".actor.PIDR\x03pid\"\t\n" +
+	"\aHolding\"8\n" +
+	"\x04Stay\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1c\n" +
+	"\x03pid\x18\x02 \x01(\v2\n" +
+	".actor.PIDR\x03pid*:\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vKIND_PUBLIC\x10\x01\x12\v\n" +
@@ -2583,7 +2739,7 @@ func file_chat_proto_rawDescGZIP() []byte {
 }
 
 var file_chat_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_chat_proto_goTypes = []any{
 	(Kind)(0),           // 0: chat.v1.Kind
 	(ErrorCode)(0),      // 1: chat.v1.ErrorCode
@@ -2619,41 +2775,46 @@ var file_chat_proto_goTypes = []any{
 	(*KeyRecord)(nil),   // 31: chat.v1.KeyRecord
 	(*Account)(nil),     // 32: chat.v1.Account
 	(*TokenRecord)(nil), // 33: chat.v1.TokenRecord
-	(*actor.PID)(nil),   // 34: actor.PID
+	(*Passivate)(nil),   // 34: chat.v1.Passivate
+	(*Holding)(nil),     // 35: chat.v1.Holding
+	(*Stay)(nil),        // 36: chat.v1.Stay
+	(*actor.PID)(nil),   // 37: actor.PID
 }
 var file_chat_proto_depIdxs = []int32{
 	0,  // 0: chat.v1.Message.kind:type_name -> chat.v1.Kind
-	34, // 1: chat.v1.Connect.session:type_name -> actor.PID
-	34, // 2: chat.v1.Connected.user:type_name -> actor.PID
-	34, // 3: chat.v1.Disconnect.session:type_name -> actor.PID
+	37, // 1: chat.v1.Connect.session:type_name -> actor.PID
+	37, // 2: chat.v1.Connected.user:type_name -> actor.PID
+	37, // 3: chat.v1.Disconnect.session:type_name -> actor.PID
 	1,  // 4: chat.v1.Invalid.code:type_name -> chat.v1.ErrorCode
-	34, // 5: chat.v1.Confirm.session:type_name -> actor.PID
+	37, // 5: chat.v1.Confirm.session:type_name -> actor.PID
 	3,  // 6: chat.v1.Deliver.message:type_name -> chat.v1.Message
 	3,  // 7: chat.v1.HistoryPage.messages:type_name -> chat.v1.Message
 	1,  // 8: chat.v1.Refused.code:type_name -> chat.v1.ErrorCode
 	2,  // 9: chat.v1.EndSession.reason:type_name -> chat.v1.CloseReason
 	1,  // 10: chat.v1.EndSession.code:type_name -> chat.v1.ErrorCode
-	34, // 11: chat.v1.Join.session:type_name -> actor.PID
-	34, // 12: chat.v1.Joined.session:type_name -> actor.PID
-	34, // 13: chat.v1.Leave.session:type_name -> actor.PID
-	34, // 14: chat.v1.Publish.reply_to:type_name -> actor.PID
-	34, // 15: chat.v1.Publish.session:type_name -> actor.PID
-	34, // 16: chat.v1.Published.session:type_name -> actor.PID
+	37, // 11: chat.v1.Join.session:type_name -> actor.PID
+	37, // 12: chat.v1.Joined.session:type_name -> actor.PID
+	37, // 13: chat.v1.Leave.session:type_name -> actor.PID
+	37, // 14: chat.v1.Publish.reply_to:type_name -> actor.PID
+	37, // 15: chat.v1.Publish.session:type_name -> actor.PID
+	37, // 16: chat.v1.Published.session:type_name -> actor.PID
 	1,  // 17: chat.v1.Published.code:type_name -> chat.v1.ErrorCode
-	34, // 18: chat.v1.Route.reply_to:type_name -> actor.PID
-	34, // 19: chat.v1.Route.session:type_name -> actor.PID
-	34, // 20: chat.v1.Routed.recipient:type_name -> actor.PID
+	37, // 18: chat.v1.Route.reply_to:type_name -> actor.PID
+	37, // 19: chat.v1.Route.session:type_name -> actor.PID
+	37, // 20: chat.v1.Routed.recipient:type_name -> actor.PID
 	1,  // 21: chat.v1.Routed.code:type_name -> chat.v1.ErrorCode
-	34, // 22: chat.v1.Routed.session:type_name -> actor.PID
-	34, // 23: chat.v1.Resolved.pid:type_name -> actor.PID
-	34, // 24: chat.v1.RoomQuery.reply_to:type_name -> actor.PID
+	37, // 22: chat.v1.Routed.session:type_name -> actor.PID
+	37, // 23: chat.v1.Resolved.pid:type_name -> actor.PID
+	37, // 24: chat.v1.RoomQuery.reply_to:type_name -> actor.PID
 	9,  // 25: chat.v1.RoomQuery.who:type_name -> chat.v1.Who
 	10, // 26: chat.v1.RoomQuery.history:type_name -> chat.v1.History
-	27, // [27:27] is the sub-list for method output_type
-	27, // [27:27] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	37, // 27: chat.v1.Passivate.pid:type_name -> actor.PID
+	37, // 28: chat.v1.Stay.pid:type_name -> actor.PID
+	29, // [29:29] is the sub-list for method output_type
+	29, // [29:29] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_chat_proto_init() }
@@ -2684,7 +2845,7 @@ func file_chat_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_proto_rawDesc), len(file_chat_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   31,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
