@@ -37,7 +37,7 @@ func RunLines(ctx context.Context, cfg Config, in io.Reader, out io.Writer) erro
 			refused.Add(1)
 		}
 	}
-	s, err := startSession(ctx, cfg, newPrinter(cfg, out, false), countRefusals)
+	s, err := startSession(ctx, cfg, newPrinter(cfg, out, false), countRefusals, nil)
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ func RunTerminal(ctx context.Context, cfg Config) error {
 	if cfg.JSON {
 		p.notices = rl.Stderr()
 	}
-	s, err := startSession(ctx, cfg, p, nil)
+	s, err := startSession(ctx, cfg, p, nil, nil)
 	if err != nil {
 		return err
 	}
