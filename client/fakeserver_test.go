@@ -40,7 +40,7 @@ type fakeServer struct {
 type fakeConn struct {
 	ws     *websocket.Conn
 	user   string
-	token  string // the token it was opened with; empty in version 1
+	token  string                // the token it was opened with; empty in version 1
 	in     chan wire.ClientFrame // frames from the client, decoded
 	closed chan error            // the read error that ended the connection
 }
