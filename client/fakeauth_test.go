@@ -73,6 +73,20 @@ func (fa *fakeAuth) callLog() []string {
 	return append([]string(nil), fa.calls...)
 }
 
+// bearerLog returns the bearers of the logout and password calls so far.
+func (fa *fakeAuth) bearerLog() []string {
+	fa.mu.Lock()
+	defer fa.mu.Unlock()
+	return append([]string(nil), fa.bearers...)
+}
+
+// passwordOf is user's password.
+func (fa *fakeAuth) passwordOf(user string) string {
+	fa.mu.Lock()
+	defer fa.mu.Unlock()
+	return fa.passwords[user]
+}
+
 // record notes an API call.
 func (fa *fakeAuth) record(call string) {
 	fa.mu.Lock()
