@@ -31,7 +31,9 @@ func TestLogoutRevokesAndForgets(t *testing.T) {
 	fs, cfg := aliceServer(t)
 	out := newLineWriter()
 	done := make(chan error, 1)
-	go func() { done <- RunLines(context.Background(), cfg, strings.NewReader("hello\n/logout\nnever sent\n"), out) }()
+	go func() {
+		done <- RunLines(context.Background(), cfg, strings.NewReader("hello\n/logout\nnever sent\n"), out)
+	}()
 	fc := fs.accept()
 	go fc.respond(t, false)
 	if err := expectRunEnd(t, done); err != nil {
@@ -60,7 +62,9 @@ func TestLogoutWithoutAccountRefusedLocally(t *testing.T) {
 	fs := newFakeServer(t)
 	out := newLineWriter()
 	done := make(chan error, 1)
-	go func() { done <- RunLines(context.Background(), testConfig(fs), strings.NewReader("/logout\nstill here\n"), out) }()
+	go func() {
+		done <- RunLines(context.Background(), testConfig(fs), strings.NewReader("/logout\nstill here\n"), out)
+	}()
 	go fs.accept().respond(t, false)
 	err := expectRunEnd(t, done)
 	if err == nil || !strings.Contains(err.Error(), "1 request(s) refused") {
