@@ -112,7 +112,7 @@ func TestTerminalSignInAndPasswdWithoutEcho(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- runTerminal(context.Background(), cfg, tty, tty) }()
 
-	at := sc.waitFor(0, "password for alice: ")
+	at := sc.waitFor(0, "password for alice (Enter alone to create the account): ")
 	sc.typeLine("correct horse")
 	fc := fs.accept()
 	go fc.respond(t, false)

@@ -60,24 +60,31 @@ func (d *signInDialog) run(ctx context.Context) (Grant, error) {
 	return d.login(ctx)
 }
 
-// login asks for the password and logs in, offering an account once.
+// login asks for the password and logs in, offering an account once: at
+// once when the user answers with Enter alone, or after a refusal.
 func (d *signInDialog) login(ctx context.Context) (Grant, error) {
 	user := d.cr.user
 	for range maxAttempts {
-		password, err := d.p.Password("password for " + user + ": ")
+		password, err := d.p.Password("password for " + user + " (Enter alone to create the account): ")
 		if err != nil {
 			return Grant{}, errSignInCancelled
 		}
-		g, err := d.cr.api.Login(ctx, user, password)
-		if !IsAPIError(err, APIBadCredentials) {
-			return g, d.cr.loginFailure(err)
+		question := "create account " + user + "? [y/N] "
+		if password != "" {
+			g, err := d.cr.api.Login(ctx, user, password)
+			if !IsAPIError(err, APIBadCredentials) {
+				return g, d.cr.loginFailure(err)
+			}
+			question = "no account " + user + " or wrong password: " + question
 		}
 		if d.offered {
-			d.p.Say("no account " + user + " or wrong password")
+			if password != "" {
+				d.p.Say("no account " + user + " or wrong password")
+			}
 			continue
 		}
 		d.offered = true
-		yes, err := confirm(d.p, "no account "+user+" or wrong password: create account "+user+"? [y/N] ")
+		yes, err := confirm(d.p, question)
 		if err != nil {
 			return Grant{}, errSignInCancelled
 		}

@@ -26,7 +26,7 @@ func TestSignInAsksPasswordAndCachesToken(t *testing.T) {
 	}
 	nextEvent(t, events, "signed-in notice", func(ev Event) bool { return ev.Notice == "signed in as alice" })
 	asked, _ := p.transcript()
-	if len(asked) != 1 || asked[0] != "password: password for alice: " {
+	if len(asked) != 1 || asked[0] != "password: password for alice (Enter alone to create the account): " {
 		t.Errorf("asked %q, want the password once", asked)
 	}
 	cached, ok := TokenCache{Dir: dir}.Load(serverKeyOf(t, fs), "alice")
@@ -60,7 +60,7 @@ func TestSignInOffersToCreateAccount(t *testing.T) {
 	}
 	asked, said := p.transcript()
 	want := []string{
-		"password: password for alice: ",
+		"password: password for alice (Enter alone to create the account): ",
 		"line: no account alice or wrong password: create account alice? [y/N] ",
 		"password: choose a password for alice (at least 8 characters): ",
 		"password: the same password again: ",
@@ -70,6 +70,22 @@ func TestSignInOffersToCreateAccount(t *testing.T) {
 	}
 	if !contains(said, "created the account alice") {
 		t.Errorf("said %q, want the account's creation", said)
+	}
+}
+
+// Enter alone at the password prompt offers the account at once, with no
+// login.
+func TestSignInEnterAloneCreatesAccount(t *testing.T) {
+	t.Parallel()
+	fs := newFakeServer(t, newFakeAuth())
+	asker, p := newAsker("", "yes", "brand new pw", "brand new pw")
+	runClientAsking(t, signedInConfig(fs, testTokenDir(t)), asker)
+	fs.accept()
+	if got := strings.Join(fs.auth.callLog(), ", "); got != "register alice" {
+		t.Errorf("API calls %q, want the registration alone", got)
+	}
+	if asked, _ := p.transcript(); len(asked) < 2 || asked[1] != "line: create account alice? [y/N] " {
+		t.Errorf("asked %q", asked)
 	}
 }
 
