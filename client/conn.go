@@ -125,6 +125,7 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 	if resp == nil {
 		return nil, err
 	}
+	defer func() { _ = resp.Body.Close() }()
 	switch resp.StatusCode {
 	case http.StatusBadRequest:
 		return nil, &RefusedError{Status: resp.StatusCode, Reason: refusalReason(resp)}

@@ -162,7 +162,7 @@ func TestCachedTokenReusedOnReconnectAndNextRun(t *testing.T) {
 		t.Errorf("reconnected with another token")
 	}
 	c.Close()
-	<-second.closed
+	second.closeCode(t)
 
 	runClient(t, cfg)
 	third := fs.accept()

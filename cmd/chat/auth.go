@@ -57,7 +57,7 @@ func (af authFlags) apply(cfg *client.Config, inv invocation) error {
 	}
 	dir, err := inv.tokenDir()
 	if err != nil {
-		fmt.Fprintln(inv.stderr, "chat: sign-ins will not be saved:", err)
+		_, _ = fmt.Fprintln(inv.stderr, "chat: sign-ins will not be saved:", err)
 		return nil
 	}
 	cfg.TokenDir = dir

@@ -45,7 +45,7 @@ func accountsServer(t *testing.T, revoke bool) string {
 		if err != nil {
 			return
 		}
-		defer ws.Close()
+		defer func() { _ = ws.Close() }()
 		_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"welcome","user":"alice","users":["alice"],"online":1,"ts":"2026-11-28T12:00:00.000Z"}`))
 		msg := websocket.FormatCloseMessage(4003, "credentials revoked")
 		_ = ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
