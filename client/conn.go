@@ -120,6 +120,7 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 	}
 	ws, resp, err := c.dialer.DialContext(ctx, c.url, header)
 	if err == nil {
+		c.creds.accepted()
 		return ws, nil
 	}
 	if resp == nil {

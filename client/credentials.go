@@ -62,7 +62,7 @@ type credentials struct {
 	mu     sync.Mutex
 	token  string // presented at the next upgrade; empty for none
 	loaded bool   // the cache has been read
-	minted string // the token the latest sign-in got
+	minted string // the token the latest sign-in got, until an upgrade accepts it
 }
 
 // newCredentials returns the credentials cfg (with defaults) describes.
@@ -245,7 +245,17 @@ func (cr *credentials) drop(token string) {
 	}
 }
 
-// lastMinted is the token the latest sign-in got.
+// accepted records that an upgrade succeeded: a later 401 for the token
+// the latest sign-in got (it expired, or the server forgot it) is cured by
+// signing in again, not a server that refuses what it issues.
+func (cr *credentials) accepted() {
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	cr.minted = ""
+}
+
+// lastMinted is the token the latest sign-in got, if no upgrade has
+// accepted it yet.
 func (cr *credentials) lastMinted() string {
 	cr.mu.Lock()
 	defer cr.mu.Unlock()

@@ -24,6 +24,7 @@ type fakeAuth struct {
 	expires string // the expiry grants carry
 
 	mu        sync.Mutex
+	forgetful bool              // tokens issued are not kept: the upgrade refuses them
 	passwords map[string]string // user → password
 	disabled  map[string]bool
 	tokens    map[string]string // token → user
@@ -54,7 +55,9 @@ func (fa *fakeAuth) issue(user string) string {
 	defer fa.mu.Unlock()
 	fa.n++
 	token := fmt.Sprintf("tok-%s-%d", user, fa.n)
-	fa.tokens[token] = user
+	if !fa.forgetful {
+		fa.tokens[token] = user
+	}
 	return token
 }
 

@@ -201,6 +201,41 @@ func TestRefusedCachedTokenIsDroppedAndUserAskedAgain(t *testing.T) {
 	}
 }
 
+// A token this run got and used, refused at a reconnect (it expired, or
+// the server forgot it), is cured by signing in again.
+func TestTokenRefusedAtReconnectSignsInAgain(t *testing.T) {
+	t.Parallel()
+	fs, cfg := aliceServer(t)
+	_, events, _ := runClient(t, cfg)
+	first := fs.accept()
+	fs.auth.mu.Lock()
+	delete(fs.auth.tokens, first.token)
+	fs.auth.mu.Unlock()
+	first.drop()
+	nextEvent(t, events, "connection lost", func(ev Event) bool { return ev.Down })
+	second := fs.accept()
+	if second.token == first.token || second.token == "" {
+		t.Errorf("reconnected with token %q, want a fresh one", second.token)
+	}
+	if got := strings.Join(fs.auth.callLog(), ", "); got != "login alice, login alice" {
+		t.Errorf("API calls %q, want two logins", got)
+	}
+}
+
+// A server that refuses the token it has just issued ends the run rather
+// than asking for ever.
+func TestFreshTokenRefusedEndsRun(t *testing.T) {
+	t.Parallel()
+	fs, cfg := aliceServer(t)
+	fs.auth.mu.Lock()
+	fs.auth.forgetful = true
+	fs.auth.mu.Unlock()
+	_, _, done := runClient(t, cfg)
+	if err := expectRunEnd(t, done); !isSignInError(err, "did not accept the token it had just issued") {
+		t.Errorf("Run = %v", err)
+	}
+}
+
 // With nobody to ask and no password, a 401 ends the run with a reason
 // that says what to set.
 func TestUnauthorizedWithoutPasswordEndsRun(t *testing.T) {
