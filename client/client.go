@@ -51,19 +51,21 @@ type Client struct {
 	handle    func(Event)
 	keyPrefix string // random per client run, so keys never repeat across runs
 	dialer    *websocket.Dialer
+	creds     *credentials // the token presented at the upgrade (credentials.go)
 
 	// Guarded by mu.
-	mu       sync.Mutex
-	nextRef  uint64             // counter behind refs and keys
-	pending  *pendingList       // requests without an answer yet
-	idle     chan struct{}      // closed while pending is empty
-	conn     *connection        // the live connection; nil between connections
-	running  bool               // Run has been called
-	closing  bool               // Close has been called
-	cancel   context.CancelFunc // stops Run between connections
-	everConn bool               // a welcome has arrived before
-	welcome  chan struct{}      // closed at the first welcome
-	pace     pacer              // the pace of say and dm frames (pace.go)
+	mu        sync.Mutex
+	nextRef   uint64             // counter behind refs and keys
+	pending   *pendingList       // requests without an answer yet
+	idle      chan struct{}      // closed while pending is empty
+	conn      *connection        // the live connection; nil between connections
+	running   bool               // Run has been called
+	closing   bool               // Close has been called
+	cancel    context.CancelFunc // stops Run between connections
+	everConn  bool               // a welcome has arrived before
+	welcome   chan struct{}      // closed at the first welcome
+	pace      pacer              // the pace of say and dm frames (pace.go)
+	loggedOut bool               // Logout revoked the token: its 4003 ends Run quietly
 
 	// Guarded by emitMu, which also keeps handler calls one at a time.
 	emitMu  sync.Mutex
@@ -78,6 +80,8 @@ type Client struct {
 	welcomed     bool     // this connection got its welcome
 	dialFailures int      // failed dials since the last welcome
 	replaced     bool     // this connection got a session_replaced error
+	revoked      bool     // this connection got a credentials_revoked error
+	token        string   // the token this connection was opened with
 }
 
 // New returns a client for cfg that reports events to handle. It does not
@@ -93,7 +97,7 @@ func New(cfg Config, handle func(Event)) (*Client, error) {
 	}
 	idle := make(chan struct{})
 	close(idle)
-	return &Client{
+	c := &Client{
 		cfg:       cfg,
 		url:       u,
 		handle:    handle,
@@ -101,12 +105,18 @@ func New(cfg Config, handle func(Event)) (*Client, error) {
 		dialer: &websocket.Dialer{
 			Proxy:            http.ProxyFromEnvironment,
 			HandshakeTimeout: cfg.WriteTimeout,
+			TLSClientConfig:  cfg.TLS,
 		},
 		pending: newPendingList(),
 		idle:    idle,
 		welcome: make(chan struct{}),
 		seen:    newSeenSet(cfg.SeenIDs),
-	}, nil
+	}
+	c.creds, err = newCredentials(cfg, func(text string) { c.notify(text, false) })
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // randomPrefix returns 12 random hex digits for idempotency keys.
@@ -264,9 +274,11 @@ func (c *Client) Close() {
 }
 
 // Run connects and keeps connecting until Close (then it returns nil), ctx
-// ends (ctx.Err()), the session is taken over (ErrSessionReplaced), or the
-// server refuses the name (*RefusedError). Between attempts it waits with
-// exponential backoff and jitter, and says so in a notice.
+// ends (ctx.Err()), the session is taken over (ErrSessionReplaced), the
+// server refuses the name (*RefusedError), the credentials are refused and
+// cannot be renewed (*SignInError) or revoked (ErrRevoked). Between
+// attempts it waits with exponential backoff and jitter, and says so in a
+// notice; after a 401 that a new sign-in cures it dials again at once.
 func (c *Client) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -301,13 +313,7 @@ func (c *Client) start(cancel context.CancelFunc) error {
 func (c *Client) attempt(ctx context.Context, bo *backoff) (wait time.Duration, done bool, err error) {
 	ws, err := c.dial(ctx)
 	if err != nil {
-		var refused *RefusedError
-		if errors.As(err, &refused) || ctx.Err() != nil {
-			return 0, true, c.finalErr(ctx, err)
-		}
-		wait = bo.next()
-		c.notify(c.dialFailure(err, wait), true)
-		return wait, false, nil
+		return c.dialFailed(ctx, err, bo)
 	}
 	welcomed, err := c.serve(ctx, ws)
 	if c.replaced || isClose(err, wire.CloseReplaced) {
@@ -317,12 +323,41 @@ func (c *Client) attempt(ctx context.Context, bo *backoff) (wait time.Duration, 
 	if c.isClosing() || ctx.Err() != nil {
 		return 0, true, c.stopErr(ctx)
 	}
+	if c.revoked || isClose(err, closeRevoked) {
+		if c.isLoggedOut() {
+			return 0, true, nil
+		}
+		c.creds.revoked(c.token)
+		c.notify(ErrRevoked.Error(), true)
+		return 0, true, ErrRevoked
+	}
 	if welcomed {
 		bo.reset()
 		c.dialFailures = 0
 	}
 	wait = bo.next()
 	c.notify(fmt.Sprintf("connection lost (%s); reconnecting in %s...", describe(err), roundWait(wait)), true)
+	return wait, false, nil
+}
+
+// dialFailed decides what follows a failed dial: a refusal ends Run, a 401
+// asks the credentials for a new token and dials again at once, anything
+// else waits for the backoff.
+func (c *Client) dialFailed(ctx context.Context, err error, bo *backoff) (wait time.Duration, done bool, _ error) {
+	var refused *RefusedError
+	var signIn *SignInError
+	var unauthorized *unauthorizedError
+	switch {
+	case ctx.Err() != nil, errors.As(err, &refused), errors.As(err, &signIn):
+		return 0, true, c.finalErr(ctx, err)
+	case errors.As(err, &unauthorized):
+		if err := c.creds.rejected(ctx, unauthorized.token); err != nil {
+			return 0, true, c.finalErr(ctx, err)
+		}
+		return 0, false, nil
+	}
+	wait = bo.next()
+	c.notify(c.dialFailure(err, wait), true)
 	return wait, false, nil
 }
 
@@ -351,6 +386,41 @@ func (c *Client) stopErr(ctx context.Context) error {
 		return nil
 	}
 	return ctx.Err()
+}
+
+// Logout signs out: it revokes the client's token on the server and
+// forgets it here and in the cache, then closes the client like Close.
+// The connections the server then closes with 4003 end Run with nil. On
+// an error nothing changes and the client goes on.
+func (c *Client) Logout(ctx context.Context) error {
+	c.setLoggedOut(true)
+	if err := c.creds.logout(ctx); err != nil {
+		c.setLoggedOut(false)
+		return err
+	}
+	c.Close()
+	return nil
+}
+
+// ChangePassword changes the account's password from old to next. The
+// server revokes the user's other tokens and keeps this one, so the client
+// goes on and the cache stays as it is.
+func (c *Client) ChangePassword(ctx context.Context, old, next string) error {
+	return c.creds.changePassword(ctx, old, next)
+}
+
+// setLoggedOut records whether a logout is under way or done.
+func (c *Client) setLoggedOut(v bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.loggedOut = v
+}
+
+// isLoggedOut reports whether Logout has revoked the token, or is about to.
+func (c *Client) isLoggedOut() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.loggedOut
 }
 
 // isClosing reports whether Close has been called.

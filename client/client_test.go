@@ -29,10 +29,20 @@ func testConfig(fs *fakeServer) Config {
 // and a channel with Run's result. The client is closed when the test ends.
 func runClient(t *testing.T, cfg Config) (*Client, chan Event, chan error) {
 	t.Helper()
+	return runClientWith(t, cfg, nil)
+}
+
+// runClientWith is runClient with setup, when not nil, applied to the
+// client before Run starts.
+func runClientWith(t *testing.T, cfg Config, setup func(*Client)) (*Client, chan Event, chan error) {
+	t.Helper()
 	events := make(chan Event, 100)
 	c, err := New(cfg, func(ev Event) { events <- ev })
 	if err != nil {
 		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(c)
 	}
 	done := make(chan error, 1)
 	exited := make(chan struct{})

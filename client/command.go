@@ -24,6 +24,12 @@ const (
 	CmdHelp
 	// CmdQuit is "/quit": close the connection and exit.
 	CmdQuit
+	// CmdLogout is "/logout": sign out (the server revokes the token, the
+	// client forgets it) and exit.
+	CmdLogout
+	// CmdPasswd is "/passwd": change the account's password, asking for
+	// the current and the new one without echo; the chat goes on.
+	CmdPasswd
 	// CmdServer is a command this client does not know, such as "/debug
 	// panic": it is sent to the server as the plain-text line it is (the
 	// protocol accepts those), and the server carries it out or answers
@@ -52,6 +58,10 @@ const HelpText = `commands:
   /who [after]       list who is online (after a name, to page on)
   /help              show this help
   /quit              leave (Ctrl-D works too)
+  /passwd            change your password (asks without echo; your other
+                     sign-ins elsewhere are signed out, this one goes on)
+  /logout            sign out: the server revokes this sign-in, the saved
+                     token is deleted, and the client exits
   //text             send "/text" to everyone
   /<other> ...       any other command goes to the server as typed, e.g.
                      /debug panic (a server started with -debug-faults);
@@ -88,6 +98,10 @@ func ParseCommand(line string) (Command, error) {
 		return Command{Kind: CmdHelp}, nil
 	case "quit", "exit":
 		return Command{Kind: CmdQuit}, nil
+	case "logout":
+		return Command{Kind: CmdLogout}, nil
+	case "passwd":
+		return Command{Kind: CmdPasswd}, nil
 	}
 	return Command{Kind: CmdServer, Text: line}, nil
 }

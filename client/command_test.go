@@ -35,6 +35,8 @@ func TestParseCommand(t *testing.T) {
 		{line: "/?", want: Command{Kind: CmdHelp}},
 		{line: "/quit", want: Command{Kind: CmdQuit}},
 		{line: "/Exit", want: Command{Kind: CmdQuit}},
+		{line: "/logout", want: Command{Kind: CmdLogout}},
+		{line: "/PASSWD ", want: Command{Kind: CmdPasswd}},
 		// Commands this client does not know are the server's to answer.
 		{line: "/debug panic", want: Command{Kind: CmdServer, Text: "/debug panic"}},
 		{line: "/DEBUG  Panic \r\n", want: Command{Kind: CmdServer, Text: "/DEBUG  Panic "}},

@@ -1,9 +1,11 @@
 package client
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -31,6 +33,27 @@ type Config struct {
 	// History is how many recent public messages to request after every
 	// (re)connect and show marked as history. Zero requests none.
 	History int
+
+	// Token, when set, is presented at every upgrade as it is: a token
+	// minted elsewhere (for a server in jwt mode). It is never cached, and
+	// a server that refuses it ends the run with a *SignInError.
+	Token string
+	// Password, when set, supplies the account's password without asking
+	// anyone (for scripts): the client logs in with it when the server
+	// wants credentials. Nil means ask the user, at a terminal, or give up
+	// with a *SignInError.
+	Password func() (string, error)
+	// Register lets the client create the account: a script whose login is
+	// refused registers with Password, and at a terminal the client offers
+	// the registration first.
+	Register bool
+	// TokenDir is where the tokens the client gets by signing in are saved
+	// (TokenCache), to be used again on the next run. Empty saves none.
+	TokenDir string
+	// TLS configures wss:// connections and https:// API calls, such as
+	// a private CA to trust (LoadCA). Nil means Go's defaults (the
+	// system's roots).
+	TLS *tls.Config
 
 	// Now is the clock used to decide whether a timestamp is today and to
 	// stamp local notices. Nil means time.Now.
@@ -88,9 +111,15 @@ func (cfg Config) Validate() error {
 	if _, ok := wire.FoldName(cfg.User); !ok {
 		return fmt.Errorf("invalid user name %q: use 1 to %d of a-z 0-9 _ . - starting with a letter, digit or _", cfg.User, wire.MaxNameLen)
 	}
+	if strings.ContainsFunc(cfg.Token, func(r rune) bool { return r <= ' ' || r == 0x7f }) || len(cfg.Token) > maxToken {
+		return fmt.Errorf("the token must be at most %d printable characters without spaces", maxToken)
+	}
 	_, err := cfg.withDefaults().dialURL()
 	return err
 }
+
+// maxToken is the protocol's longest token.
+const maxToken = 512
 
 // withDefaults returns cfg with every zero field replaced by its default.
 func (cfg Config) withDefaults() Config {
@@ -137,12 +166,44 @@ func (cfg *Config) durationDefaults() {
 	def(&cfg.OrderWait, 2*time.Second)
 }
 
+// serverKey names the server in the token cache: its normalized address
+// (ws:// or wss://, host in lower case, path defaulted), without the query.
+func (cfg Config) serverKey() (string, error) {
+	u, err := cfg.chatURL()
+	if err != nil {
+		return "", err
+	}
+	u.Host = strings.ToLower(u.Host)
+	u.RawQuery, u.Fragment = "", ""
+	return u.String(), nil
+}
+
+// httpClient is the client for the accounts API: the TLS settings of the
+// WebSocket, each call bounded by WriteTimeout.
+func (cfg Config) httpClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = cfg.TLS
+	return &http.Client{Transport: tr, Timeout: cfg.WriteTimeout}
+}
+
 // dialURL is the URL to dial: Server with the path defaulted and the user
 // name as the query parameter the protocol asks for.
 func (cfg Config) dialURL() (string, error) {
+	u, err := cfg.chatURL()
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	q.Set("user", cfg.User)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// chatURL is Server as a ws:// or wss:// URL with the path defaulted.
+func (cfg Config) chatURL() (*url.URL, error) {
 	u, err := url.Parse(cfg.Server)
 	if err != nil {
-		return "", fmt.Errorf("server address %q: %w", cfg.Server, err)
+		return nil, fmt.Errorf("server address %q: %w", cfg.Server, err)
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "ws", "wss":
@@ -151,16 +212,13 @@ func (cfg Config) dialURL() (string, error) {
 	case "https":
 		u.Scheme = "wss"
 	default:
-		return "", fmt.Errorf("server address %q: want a ws:// or wss:// URL", cfg.Server)
+		return nil, fmt.Errorf("server address %q: want a ws:// or wss:// URL", cfg.Server)
 	}
 	if u.Host == "" {
-		return "", fmt.Errorf("server address %q: no host", cfg.Server)
+		return nil, fmt.Errorf("server address %q: no host", cfg.Server)
 	}
 	if u.Path == "" || u.Path == "/" {
 		u.Path = "/chat"
 	}
-	q := u.Query()
-	q.Set("user", cfg.User)
-	u.RawQuery = q.Encode()
-	return u.String(), nil
+	return u, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"syscall"
@@ -98,25 +99,54 @@ func (cn *connection) poke() {
 	}
 }
 
-// dial opens a connection, turning an HTTP 400 into a *RefusedError that
-// carries the server's reason.
+// unauthorizedError is a dial the server answered with 401: the token
+// presented (empty: none) is missing, unknown, expired or revoked.
+type unauthorizedError struct {
+	token string
+}
+
+// Error never shows the token.
+func (e *unauthorizedError) Error() string { return "the server wants credentials (HTTP 401)" }
+
+// dial opens a connection, presenting the current token, if any, as a
+// bearer. It turns an HTTP 400 into a *RefusedError that carries the
+// server's reason, a 401 into an *unauthorizedError and a 403 (the token
+// is another user's) into a *SignInError.
 func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
-	ws, resp, err := c.dialer.DialContext(ctx, c.url, nil)
+	c.token = c.creds.current()
+	var header http.Header
+	if c.token != "" {
+		header = http.Header{"Authorization": {"Bearer " + c.token}}
+	}
+	ws, resp, err := c.dialer.DialContext(ctx, c.url, header)
 	if err == nil {
+		c.creds.accepted()
 		return ws, nil
 	}
 	if resp == nil {
 		return nil, err
 	}
-	if resp.StatusCode == 400 {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		reason, _, _ := strings.Cut(strings.TrimSpace(string(body)), "\n")
-		if reason == "" {
-			reason = resp.Status
-		}
-		return nil, &RefusedError{Status: resp.StatusCode, Reason: reason}
+	defer func() { _ = resp.Body.Close() }()
+	switch resp.StatusCode {
+	case http.StatusBadRequest:
+		return nil, &RefusedError{Status: resp.StatusCode, Reason: refusalReason(resp)}
+	case http.StatusUnauthorized:
+		return nil, &unauthorizedError{token: c.token}
+	case http.StatusForbidden:
+		return nil, &SignInError{Reason: "the server refused the credentials for " + c.cfg.User + ": " + refusalReason(resp)}
 	}
 	return nil, fmt.Errorf("HTTP %s", resp.Status)
+}
+
+// refusalReason is the first line of a refusal's text/plain body, or the
+// status when it is empty.
+func refusalReason(resp *http.Response) string {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	reason, _, _ := strings.Cut(strings.TrimSpace(string(body)), "\n")
+	if reason == "" {
+		return resp.Status
+	}
+	return escapeControls(reason)
 }
 
 // serve runs one connection until it ends: it queues the history request and
@@ -125,7 +155,7 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 // connection ended.
 func (c *Client) serve(ctx context.Context, ws *websocket.Conn) (bool, error) {
 	cn := newConnection(ws)
-	c.welcomed, c.replaced = false, false
+	c.welcomed, c.replaced, c.revoked = false, false, false
 	if c.attach(cn) {
 		defer c.hold().Stop()
 		defer c.release(nil) // runs first: nothing stays held past the connection
@@ -339,8 +369,11 @@ func (c *Client) errorEvent(cn *connection, ev *Event) bool {
 		c.cfg.Logger.Debug("rate limited; sending again", "ref", ref)
 		return false
 	}
-	if ev.Frame.Code == wire.CodeSessionReplaced {
+	switch ev.Frame.Code {
+	case wire.CodeSessionReplaced:
 		c.replaced = true
+	case codeCredentialsRevoked:
+		c.revoked = true
 	}
 	ev.Request = c.complete(ref)
 	return true

@@ -19,6 +19,34 @@
 //     Both show the lines of the user's own requests in the order they
 //     were sent, whatever order the answers come in (order.go).
 //
+// # Signing in (protocol version 2)
+//
+// The client dials as version 1 does, with the user parameter, and
+// presents a token as "Authorization: Bearer" when it has one: the one
+// given in [Config.Token] (minted elsewhere, for a server in jwt mode; used
+// as is, never saved), else the one saved by an earlier sign-in
+// ([TokenCache], tokencache.go). That is how it learns the server's mode
+// without asking anything: a server in none mode welcomes it; one that
+// wants credentials answers 401, and the client signs in (credentials.go)
+// and dials again at once. Signing in is a login through the accounts API
+// ([API], api.go: /api/... on the chat server's host, http(s) for ws(s)),
+// with the password from [Config.Password] (scripts: never asks), or from
+// a dialog with the user at a terminal (signin.go), which offers to create
+// the account once the login is refused. The API answering 404 means the
+// server keeps no accounts (jwt mode): a token must be given. A saved
+// token the server refuses is deleted before signing in again. Close code
+// 4003 (the token was revoked) ends Run with [ErrRevoked], and deletes the
+// saved token; anything that cannot be cured by signing in again ends it
+// with a [*SignInError]. /logout ([Client.Logout]) and /passwd
+// ([Client.ChangePassword]) call the API with the current token. No
+// password or token is ever printed or logged.
+//
+// At a terminal, a dialog pauses the chat (console.go): the line editor
+// closes, the answers are read without echo through golang.org/x/term,
+// and the editor opens again; the chat's lines are held meanwhile. Every
+// read of the terminal goes through one input pump (stdin.go), so that
+// the editor and the dialogs hand the keyboard over without losing a key.
+//
 // # Concurrency contract
 //
 // A [Client] has one goroutine of its own per connection besides the one
@@ -40,6 +68,20 @@
 // back after a connect until the history answer arrives (at most a second)
 // may be handed over from a timer's goroutine; Client.emitMu serializes the
 // two. The handler must not block for long; it may call Send and Close.
+//
+// The credentials (credentials.go) are used by the Run goroutine, which
+// reads the token before each dial and renews it after a 401 (blocking in
+// an API call or a dialog: nothing else waits on that goroutine then), and
+// by the interface's goroutine, for /logout and /passwd; their mutex
+// guards the token alone and is never held across a network call or a
+// dialog. The token cache keeps no state but its files, written whole and
+// renamed into place.
+//
+// At a terminal, the console's reader goroutine owns the line editor and
+// runs every dialog; any other goroutine asks for one through
+// console.Ask, which queues it, interrupts the editor and waits. The input
+// pump's goroutine is the only reader of the terminal; the editor and the
+// dialogs take turns at it through views, guarded by the pump's mutex.
 //
 // The user interfaces print through an ownOrder, whose mutex is held while
 // it prints and, when the interface sends, across Client.Send and the

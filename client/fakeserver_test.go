@@ -29,6 +29,7 @@ type fakeServer struct {
 	conns  chan *fakeConn // every accepted connection, in order
 	refuse string         // when set, dials get HTTP 400 with this reason
 	extra  string         // when set, more welcome fields: `,"msg_rate":10`
+	auth   *fakeAuth      // when set, protocol version 2: upgrades need a token (fakeauth_test.go)
 
 	mu  sync.Mutex
 	all []*fakeConn // every connection, closed at cleanup
@@ -39,18 +40,39 @@ type fakeServer struct {
 type fakeConn struct {
 	ws     *websocket.Conn
 	user   string
+	token  string                // the token it was opened with; empty in version 1
 	in     chan wire.ClientFrame // frames from the client, decoded
 	closed chan error            // the read error that ended the connection
 }
 
-// newFakeServer starts a fake server, closed when the test ends.
-func newFakeServer(t *testing.T) *fakeServer {
+// newFakeServer starts a fake server, closed when the test ends. auth,
+// when given, makes it a version 2 server.
+func newFakeServer(t *testing.T, auth ...*fakeAuth) *fakeServer {
+	t.Helper()
+	fs := fakeServerOf(t, auth)
+	fs.srv = httptest.NewServer(fs.routes())
+	fs.url = "ws" + strings.TrimPrefix(fs.srv.URL, "http") + "/chat"
+	return fs
+}
+
+// fakeServerOf returns a fake server with no listener yet.
+func fakeServerOf(t *testing.T, auth []*fakeAuth) *fakeServer {
 	t.Helper()
 	fs := &fakeServer{t: t, conns: make(chan *fakeConn, 16)}
-	fs.srv = httptest.NewServer(http.HandlerFunc(fs.handle))
-	fs.url = "ws" + strings.TrimPrefix(fs.srv.URL, "http") + "/chat"
+	if len(auth) > 0 {
+		fs.auth = auth[0]
+	}
 	t.Cleanup(fs.close)
 	return fs
+}
+
+// routes serves the chat endpoint at every path but /api/, the accounts
+// API when the server has accounts (404 otherwise, as in none mode).
+func (fs *fakeServer) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", fs.handle)
+	mux.Handle("/api/", fs.auth.api(fs))
+	return mux
 }
 
 // handle upgrades one connection, welcomes it and reads its frames.
@@ -61,12 +83,16 @@ func (fs *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, fs.refuse)
 		return
 	}
+	user, token, ok := fs.auth.admit(w, r)
+	if !ok {
+		return
+	}
 	ws, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
 	if err != nil {
 		fs.t.Errorf("upgrade: %v", err)
 		return
 	}
-	fc := &fakeConn{ws: ws, user: r.URL.Query().Get("user"), in: make(chan wire.ClientFrame, 100), closed: make(chan error, 1)}
+	fc := &fakeConn{ws: ws, user: user, token: token, in: make(chan wire.ClientFrame, 100), closed: make(chan error, 1)}
 	fs.mu.Lock()
 	fs.all = append(fs.all, fc)
 	fs.mu.Unlock()

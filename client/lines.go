@@ -23,11 +23,16 @@ import (
 // after cfg.DrainTimeout without one), listens for cfg.Grace more so that
 // replies can arrive, and closes the connection with 1000.
 //
+// Nobody can be asked for a password here: against a server that wants
+// one, cfg.Password supplies it, or the run ends with a *SignInError.
+// /logout signs out and ends the input; /passwd is refused (it asks for
+// passwords without echo, which needs a terminal).
+//
 // It returns nil when everything sent was accepted; otherwise an error
-// saying what went wrong: Run's error (ErrSessionReplaced, *RefusedError,
-// the context's), requests refused by the server or locally (a command line
-// passed to the server and answered with an error counts), or requests
-// left unanswered. The goroutine reading in is abandoned, blocked in Read,
+// saying what went wrong: Run's error (ErrSessionReplaced, ErrRevoked,
+// *RefusedError, *SignInError, the context's), requests refused by the
+// server or locally (a command line passed to the server and answered with
+// an error counts), or requests left unanswered. The goroutine reading in is abandoned, blocked in Read,
 // if RunLines returns before in ends.
 func RunLines(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
 	cfg = cfg.withDefaults()
@@ -37,7 +42,7 @@ func RunLines(ctx context.Context, cfg Config, in io.Reader, out io.Writer) erro
 			refused.Add(1)
 		}
 	}
-	s, err := startSession(ctx, cfg, newPrinter(cfg, out, false), countRefusals)
+	s, err := startSession(ctx, cfg, newPrinter(cfg, out, false), countRefusals, nil)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -11,8 +12,10 @@ import (
 // lines. Owned by the interface's main goroutine.
 type session struct {
 	// Set at construction.
+	ctx         context.Context // Run's; bounds the accounts API calls too
 	cfg         Config
 	c           *Client
+	asker       Asker // asks for passwords; nil when nobody can be asked
 	p           *printer
 	order       *ownOrder     // prints events, the user's own in the order sent
 	runErr      chan error    // receives Run's result once
@@ -24,10 +27,10 @@ type session struct {
 
 // start creates the client for cfg, printing through p in the order of
 // ownOrder (refusals are also counted by onEvent, when set), and starts
-// Run with ctx.
-func startSession(ctx context.Context, cfg Config, p *printer, onEvent func(Event)) (*session, error) {
-	s := &session{cfg: cfg, p: p, order: newOwnOrder(cfg.User, cfg.OrderWait, p.event),
-		runErr: make(chan error, 1), answered: make(chan struct{}, 1)}
+// Run with ctx. asker, when not nil, asks the user for passwords.
+func startSession(ctx context.Context, cfg Config, p *printer, onEvent func(Event), asker Asker) (*session, error) {
+	s := &session{ctx: ctx, cfg: cfg, p: p, order: newOwnOrder(cfg.User, cfg.OrderWait, p.event),
+		runErr: make(chan error, 1), answered: make(chan struct{}, 1), asker: asker}
 	c, err := New(cfg, func(ev Event) {
 		if onEvent != nil {
 			onEvent(ev)
@@ -41,6 +44,7 @@ func startSession(ctx context.Context, cfg Config, p *printer, onEvent func(Even
 		return nil, err
 	}
 	s.c, s.cfg = c, c.cfg
+	c.creds.asker = asker
 	go func() { s.runErr <- c.Run(ctx) }()
 	return s, nil
 }
@@ -67,10 +71,75 @@ func (s *session) handleLine(line string) (quit bool) {
 		s.p.help()
 	case CmdQuit:
 		return true
+	case CmdLogout:
+		return s.logout()
+	case CmdPasswd:
+		s.passwd()
 	default:
 		s.send(cmd)
 	}
 	return false
+}
+
+// logout signs out once what was sent is answered (a revoked token could
+// not send it), and reports whether it did, and so whether to quit.
+func (s *session) logout() bool {
+	s.settle(s.cfg.DrainTimeout)
+	if err := s.c.Logout(s.ctx); err != nil {
+		s.p.localError("/logout: " + err.Error())
+		s.failed++
+		return false
+	}
+	s.p.notice("signed out: the server revoked this sign-in and the saved token is deleted")
+	return true
+}
+
+// settle waits, for at most d, until the client has been welcomed and
+// every request is answered. Unlike drain it leaves Run's result alone.
+func (s *session) settle(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for _, ch := range []<-chan struct{}{s.c.Welcomed(), s.c.Idle()} {
+		select {
+		case <-ch:
+		case <-t.C:
+			return
+		}
+	}
+}
+
+// passwd asks for the current and a new password and changes it; the
+// chat goes on either way.
+func (s *session) passwd() {
+	var err error
+	switch {
+	case s.asker == nil:
+		err = errors.New("it asks for passwords without echo, so it needs a terminal")
+	case !s.c.creds.hasToken():
+		err = errors.New("not signed in: this server takes names without passwords")
+	default:
+		err = s.changePassword()
+	}
+	if err != nil {
+		s.p.localError("/passwd: " + err.Error())
+		s.failed++
+		return
+	}
+	s.p.notice("password changed; your sign-ins elsewhere were signed out, this one goes on")
+}
+
+// changePassword runs the /passwd dialog and the change.
+func (s *session) changePassword() error {
+	var old, next string
+	err := s.asker.Ask(s.ctx, func(p Prompter) error {
+		var err error
+		old, next, err = changePasswordDialog(p)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return s.c.ChangePassword(s.ctx, old, next)
 }
 
 // send hands cmd to the client, and its answer's lines to the order.

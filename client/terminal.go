@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 
@@ -17,70 +16,46 @@ func IsTerminal(fd uintptr) bool {
 
 // RunTerminal is the client for a person at a terminal: a line editor with
 // history on standard input and output, incoming messages printed above the
-// prompt without disturbing the line being typed, in colors. It returns
-// when the user quits (/quit, Ctrl-D, Ctrl-C on an empty line) with nil, or
-// with Run's error when the client cannot go on (ErrSessionReplaced,
-// *RefusedError, the context's error).
+// prompt without disturbing the line being typed, in colors. When the
+// server wants a password it asks for it without echo, pausing the chat
+// (console.go). It returns when the user quits (/quit, /logout, Ctrl-D,
+// Ctrl-C on an empty line) with nil, or with Run's error when the client
+// cannot go on (ErrSessionReplaced, ErrRevoked, *RefusedError,
+// *SignInError, the context's error).
 func RunTerminal(ctx context.Context, cfg Config) error {
+	return runTerminal(ctx, cfg, os.Stdin, os.Stdout)
+}
+
+// runTerminal is RunTerminal on the terminal in and out.
+func runTerminal(ctx context.Context, cfg Config, in, out *os.File) error {
 	cfg = cfg.withDefaults()
-	// readline v1.5.1's Close does not cancel the reader it creates itself,
-	// so Close would wait for a key press; with our own reader we can.
-	stdin := readline.NewCancelableStdin(os.Stdin)
-	rl, err := readline.NewEx(&readline.Config{
-		Prompt:          cfg.User + "> ",
-		HistoryLimit:    1000,
-		UniqueEditLine:  true, // the line comes back formatted from the server
-		InterruptPrompt: "^C",
-		Stdin:           stdin,
-	})
-	if err != nil {
-		_ = stdin.Close()
-		return err
-	}
-	defer func() {
-		_ = stdin.Close()
-		_ = rl.Close()
-	}()
-	p := newPrinter(cfg, rl.Stdout(), true)
+	con := newConsole(in, out, cfg.User+"> ")
+	p := newPrinter(cfg, con.screen, true)
 	if cfg.JSON {
-		p.notices = rl.Stderr()
+		p.notices = con.notices
 	}
-	s, err := startSession(ctx, cfg, p, nil)
+	s, err := startSession(ctx, cfg, p, nil, con)
 	if err != nil {
 		return err
 	}
 	defer s.order.close() // Run has returned by then: print what is held
 	s.interactive = true
+	lines := make(chan string)
 	stop := make(chan struct{})
-	defer close(stop)
-	if ended, err := s.feed(readTerminal(rl, stop)); ended {
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		con.read(lines, stop)
+	}()
+	defer func() {
+		close(stop)
+		con.stopReading()
+		<-readerDone
+	}()
+	if ended, err := s.feed(lines); ended {
 		return err
 	}
 	return s.quit()
-}
-
-// readTerminal sends the lines the user enters until Ctrl-D, Ctrl-C on an
-// empty line, or stop. Ctrl-C on a line being typed just drops that line.
-func readTerminal(rl *readline.Instance, stop <-chan struct{}) <-chan string {
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		for {
-			line, err := rl.Readline()
-			if errors.Is(err, readline.ErrInterrupt) && line != "" {
-				continue
-			}
-			if err != nil {
-				return
-			}
-			select {
-			case lines <- line:
-			case <-stop:
-				return
-			}
-		}
-	}()
-	return lines
 }
 
 // quit leaves: if connected, it gives unanswered requests up to the drain

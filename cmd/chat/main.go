@@ -6,10 +6,35 @@
 //	echo 'hello all' | chat -user alice     # send one line, then exit
 //	chat -user bob -json < /dev/null        # print what is waiting, raw
 //
-// Exit status: 0 on a clean exit; 1 when the session was taken over, a
-// request was refused or never confirmed, or the server could not be
-// reached; 2 for a usage error or a name the server refuses; 130 when
-// interrupted by a signal.
+// # Signing in
+//
+// The client connects as protocol version 1 does (the user parameter),
+// presenting the token saved from an earlier sign-in, if any. A server
+// that keeps no accounts (-auth none) takes that as it is. One that wants
+// credentials answers 401; the client then logs in through the server's
+// accounts API (/api/login on the same host, https:// for wss://) and
+// connects again with the token it got, which it saves, 0600, in
+// actorchat/tokens under the user's configuration directory, for the
+// reconnects and the next run. At a terminal it asks for the password
+// without echo and offers to create the account when the login is refused
+// (or at once for Enter alone). A script gives the password in
+// CHAT_PASSWORD or -password-file, and -register to create the account if
+// the login is refused; it is never asked anything. A saved token the
+// server refuses is deleted, and the client signs in again. A server in
+// jwt mode answers the API with 404: its tokens come from elsewhere, in
+// CHAT_TOKEN or -token, used as they are and never saved. -ca trusts a
+// private CA for wss:// and the API alike. The client never prints or logs
+// a password or token.
+//
+// Exit status: 0 on a clean exit (also after /logout); 1 when the session
+// was taken over, a request was refused or never confirmed, or the server
+// could not be reached; 2 for a usage error or a name the server refuses;
+// 3 when signing in failed: credentials missing where nobody can be asked,
+// refused (a wrong password, a disabled account, a token the server does
+// not take or that names another user); 4 when signed out by the server
+// while connected: the token was revoked (a logout or password change
+// elsewhere, or the account was disabled; close code 4003); 130 when
+// interrupted by a signal (or Ctrl-C at a password prompt).
 package main
 
 import (
@@ -38,6 +63,7 @@ func main() {
 		stdout:     os.Stdout,
 		stderr:     os.Stderr,
 		isTerminal: client.IsTerminal(os.Stdin.Fd()) && client.IsTerminal(os.Stdout.Fd()),
+		tokenDir:   client.DefaultTokenDir,
 	})
 	stop()
 	os.Exit(code)
@@ -50,14 +76,17 @@ type invocation struct {
 	getenv         func(string) string
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	isTerminal     bool // stdin and stdout are a terminal: run interactively
+	isTerminal     bool                   // stdin and stdout are a terminal: run interactively
+	tokenDir       func() (string, error) // where sign-ins are saved
 }
 
-// Exit codes.
+// Exit codes (the package documentation says when each is used).
 const (
 	exitOK          = 0
 	exitFailed      = 1
 	exitUsage       = 2
+	exitSignIn      = 3
+	exitRevoked     = 4
 	exitInterrupted = 130
 )
 
@@ -83,12 +112,18 @@ func run(ctx context.Context, inv invocation) int {
 // unless the client has already said so.
 func exitCode(err error, stderr io.Writer) int {
 	var refused *client.RefusedError
+	var signIn *client.SignInError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &refused):
 		fmt.Fprintln(stderr, "chat: the server refused the connection:", refused.Reason)
 		return exitUsage
+	case errors.As(err, &signIn):
+		fmt.Fprintln(stderr, "chat:", signIn.Reason)
+		return exitSignIn
+	case errors.Is(err, client.ErrRevoked):
+		return exitRevoked // the client printed a notice already
 	case errors.Is(err, client.ErrSessionReplaced):
 		return exitFailed // the client printed a notice already
 	case errors.Is(err, context.Canceled):
@@ -122,11 +157,19 @@ func parseFlags(inv invocation) (client.Config, error) {
 	user := fs.String("user", env("CHAT_USER", ""), "user `name` to chat as; required (env CHAT_USER)")
 	jsonOut := fs.Bool("json", envJSON, "print the server's frames as raw JSON, one per line (env CHAT_JSON)")
 	history := fs.Int("history", envHistory, fmt.Sprintf("recent public messages to show on joining, 0 to %d (env CHAT_HISTORY)", wire.MaxHistoryLimit))
+	af, err := addAuthFlags(fs, env)
+	if err != nil {
+		return client.Config{}, err
+	}
 	fs.Usage = func() { usage(fs) }
 	if err := fs.Parse(inv.args); err != nil {
 		return client.Config{}, err
 	}
-	return checkFlags(fs, client.Config{Server: *server, User: *user, JSON: *jsonOut, History: *history, Logger: newLogger(inv.stderr), Notices: inv.stderr})
+	cfg := client.Config{Server: *server, User: *user, JSON: *jsonOut, History: *history, Logger: newLogger(inv.stderr), Notices: inv.stderr}
+	if err := af.apply(&cfg, inv); err != nil {
+		return cfg, err
+	}
+	return checkFlags(fs, cfg)
 }
 
 // checkFlags validates the parsed configuration.
@@ -150,12 +193,35 @@ func checkFlags(fs *flag.FlagSet, cfg client.Config) (client.Config, error) {
 // usage prints the help for -h.
 func usage(fs *flag.FlagSet) {
 	out := fs.Output()
-	fmt.Fprintln(out, "usage: chat -user NAME [-server URL] [-history N] [-json]")
+	fmt.Fprintln(out, "usage: chat -user NAME [-server URL] [-history N] [-json] [-ca FILE]")
+	fmt.Fprintln(out, "            [-password-file FILE] [-register] [-token TOKEN]")
 	fmt.Fprintln(out, "\nChat at a terminal, or pipe lines in to send them. Flags:")
 	fs.PrintDefaults()
+	fmt.Fprintln(out, signInHelp)
 	fmt.Fprintln(out, "\nIn the chat:")
 	fmt.Fprintln(out, client.HelpText)
+	fmt.Fprintln(out, exitHelp)
 }
+
+// signInHelp explains signing in, for -h.
+const signInHelp = `
+Signing in: against a server with accounts, the client asks for the
+password at a terminal (and offers to create the account), or logs in with
+CHAT_PASSWORD or -password-file in a script (-register creates the account
+if the login is refused). The token it gets is saved in actorchat/tokens
+in your configuration directory and used again; /logout deletes it. A
+server in jwt mode takes a token from elsewhere: CHAT_TOKEN or -token.`
+
+// exitHelp lists the exit codes, for -h.
+const exitHelp = `
+exit status:
+  0    clean exit (also after /logout)
+  1    session taken over, a request refused or unconfirmed, server unreachable
+  2    usage error, or a name the server refuses
+  3    sign-in failed: no password where nobody can be asked, or the
+       credentials were refused (wrong password, disabled account, token)
+  4    signed out: the server revoked the credentials while connected
+  130  interrupted`
 
 // newLogger returns the diagnostics logger: warnings and errors on stderr.
 func newLogger(stderr io.Writer) *slog.Logger {

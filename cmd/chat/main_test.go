@@ -26,16 +26,27 @@ type result struct {
 // in time.
 func runChat(t *testing.T, env map[string]string, stdin string, args ...string) result {
 	t.Helper()
+	return runChatWith(t, nil, env, stdin, args...)
+}
+
+// runChatWith is runChat with setup, when not nil, applied to the
+// invocation.
+func runChatWith(t *testing.T, setup func(*invocation), env map[string]string, stdin string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	code := run(ctx, invocation{
+	inv := invocation{
 		args:   args,
 		getenv: func(k string) string { return env[k] },
 		stdin:  strings.NewReader(stdin),
 		stdout: &stdout,
 		stderr: &stderr,
-	})
+	}
+	if setup != nil {
+		setup(&inv)
+	}
+	code := run(ctx, inv)
 	return result{code, stdout.String(), stderr.String()}
 }
 
@@ -55,6 +66,10 @@ func TestUsageErrors(t *testing.T) {
 		{"bad CHAT_JSON", map[string]string{"CHAT_JSON": "maybe"}, []string{"-user", "a"}, "CHAT_JSON"},
 		{"stray argument", nil, []string{"-user", "a", "hello"}, `unexpected argument "hello"`},
 		{"bad server URL", nil, []string{"-user", "a", "-server", "ftp://x"}, "ws:// or wss://"},
+		{"missing password file", nil, []string{"-user", "a", "-password-file", "/nonexistent/pw"}, "-password-file"},
+		{"missing CA file", nil, []string{"-user", "a", "-ca", "/nonexistent/ca.pem"}, "-ca"},
+		{"bad CHAT_REGISTER", map[string]string{"CHAT_REGISTER": "maybe"}, []string{"-user", "a"}, "CHAT_REGISTER"},
+		{"token with a space", map[string]string{"CHAT_TOKEN": "a b"}, []string{"-user", "a"}, "token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,7 +95,9 @@ func TestHelpListsFlags(t *testing.T) {
 	if r.code != exitOK {
 		t.Errorf("-h exit code %d, want 0", r.code)
 	}
-	for _, want := range []string{"-server", "-user", "-json", "-history", "CHAT_SERVER", "CHAT_USER", "/dm <user> <text>"} {
+	for _, want := range []string{"-server", "-user", "-json", "-history", "CHAT_SERVER", "CHAT_USER", "/dm <user> <text>",
+		"-token", "CHAT_TOKEN", "-password-file", "CHAT_PASSWORD", "-register", "-ca", "/logout", "/passwd",
+		"3    sign-in failed", "4    signed out"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("-h output lacks %q:\n%s", want, r.stderr)
 		}
