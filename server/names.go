@@ -5,21 +5,17 @@ import (
 	"strings"
 
 	"github.com/actorchat/chat/proto/chatpb"
+	"github.com/actorchat/chat/proto/wire"
 )
 
-// closeText is the short reason sent in a close frame.
+// closeText is the short reason sent in a close frame the server decides
+// on; the transport words its own (binary, invalid UTF-8, too large).
 func closeText(r chatpb.CloseReason) string {
 	switch r {
 	case chatpb.CloseReason_CLOSE_REASON_SHUTDOWN:
 		return "server shutting down"
-	case chatpb.CloseReason_CLOSE_REASON_BINARY_FRAME:
-		return "binary frames are not accepted"
-	case chatpb.CloseReason_CLOSE_REASON_INVALID_UTF8:
-		return "text frame is not valid UTF-8"
 	case chatpb.CloseReason_CLOSE_REASON_POLICY:
 		return "policy violation"
-	case chatpb.CloseReason_CLOSE_REASON_TOO_LARGE:
-		return "message too large"
 	case chatpb.CloseReason_CLOSE_REASON_REPLACED:
 		return "session replaced"
 	case chatpb.CloseReason_CLOSE_REASON_SLOW_CONSUMER:
@@ -28,6 +24,17 @@ func closeText(r chatpb.CloseReason) string {
 		return "internal error"
 	}
 	return ""
+}
+
+// closeReason is why a connection ended, from the close code of its
+// handshake (proto/wire): the code the server or the transport sent, or
+// NORMAL when the client closed first, whatever its code. A code outside
+// the protocol's (1002, a malformed stream) counts as NORMAL too.
+func closeReason(code int, byPeer bool) chatpb.CloseReason {
+	if r := wire.CloseReasonOf(code); !byPeer && r != chatpb.CloseReason_CLOSE_REASON_UNSPECIFIED {
+		return r
+	}
+	return chatpb.CloseReason_CLOSE_REASON_NORMAL
 }
 
 // closeLabel is a close reason as a metric label: "slow_consumer".

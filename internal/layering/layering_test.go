@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -23,6 +24,19 @@ var rules = []rule{
 	{"actors", []string{"server", "client", "cmd", "net/http", "github.com/gorilla/websocket"}, "actors know nothing of the edge"},
 	{"server", []string{"client", "cmd"}, "the server edge does not depend on the client"},
 	{"client", []string{"server", "actors", "cmd"}, "the client speaks only the wire protocol"},
+}
+
+// onlyRule lets packages under from import nothing but the standard
+// library and the allowed prefixes.
+type onlyRule struct {
+	from    string
+	allowed []string
+	why     string
+}
+
+var onlyRules = []onlyRule{
+	{"server/transport", []string{"github.com/gorilla/websocket", "golang.org/x/sys/unix", module + "/internal/workers"},
+		"the transport runs WebSocket connections for any app: nothing of actors, chat or metrics"},
 }
 
 type pkg struct {
@@ -50,7 +64,7 @@ func TestDependenciesPointInward(t *testing.T) {
 
 // violations returns what is wrong with package rel importing imp.
 func violations(rel, imp string) []string {
-	var out []string
+	out := onlyViolations(rel, imp)
 	for _, r := range rules {
 		if !strings.HasPrefix(rel, r.from) {
 			continue
@@ -65,6 +79,24 @@ func violations(rel, imp string) []string {
 			if target == f || strings.HasPrefix(target, f+"/") {
 				out = append(out, rel+" imports "+imp+": "+r.why)
 			}
+		}
+	}
+	return out
+}
+
+// onlyViolations applies onlyRules.
+func onlyViolations(rel, imp string) []string {
+	var out []string
+	for _, r := range onlyRules {
+		if rel != r.from && !strings.HasPrefix(rel, r.from+"/") {
+			continue
+		}
+		first, _, _ := strings.Cut(imp, "/")
+		if !strings.Contains(first, ".") { // the standard library
+			continue
+		}
+		if !slices.ContainsFunc(r.allowed, func(a string) bool { return imp == a || strings.HasPrefix(imp, a+"/") }) {
+			out = append(out, rel+" imports "+imp+": "+r.why)
 		}
 	}
 	return out
@@ -99,10 +131,24 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"proto/wire", module + "/actors"},
 		{"client", module + "/server"},
 		{"server", module + "/client"},
+		{"server/transport", module + "/proto/chatpb"},
+		{"server/transport", "github.com/prometheus/client_golang/prometheus"},
+		{"server/transport", "github.com/asynkron/protoactor-go/actor"},
 	}
 	for _, c := range cases {
 		if len(violations(c.from, c.imp)) == 0 {
 			t.Errorf("%s importing %s was not flagged", c.from, c.imp)
+		}
+	}
+	allowed := []struct{ from, imp string }{
+		{"server/transport", "github.com/gorilla/websocket"},
+		{"server/transport", "net/http"},
+		{"server/transport", module + "/internal/workers"},
+		{"server", module + "/server/transport"},
+	}
+	for _, c := range allowed {
+		if v := violations(c.from, c.imp); len(v) > 0 {
+			t.Errorf("%s importing %s was flagged: %v", c.from, c.imp, v)
 		}
 	}
 }
