@@ -20,11 +20,11 @@ import (
 // from each to the next (the poller's events order them, but not in the
 // eyes of the race detector or the memory model).
 //
-// Every message is read to its end, whatever becomes of it, so that
-// gorilla stays in step with the stream and can still see the peer's
-// close frame: that is what lets a closing connection linger (close.go).
-// The size limit is enforced here for the same reason: gorilla's own limit
-// ends its reader for good.
+// Whatever becomes of a message, gorilla stays in step with the stream
+// (what is not read, NextReader skips), so that it can still see the
+// peer's close frame: that is what lets a closing connection linger
+// (close.go). The size limit is enforced here for the same reason:
+// gorilla's own limit ends its reader for good.
 
 // readLoop reads until the connection ends, then finishes it.
 func (c *Conn) readLoop() {
@@ -71,16 +71,19 @@ func (c *Conn) readFrames() bool {
 	}
 }
 
-// readMessage reads one message to its end and hands it to the handler,
-// or closes the connection for it: 1003 for binary, 1009 past MaxMessage,
-// 1007 for invalid UTF-8. A closing connection discards what it reads.
+// readMessage reads one message and hands it to the handler, or closes
+// the connection for it: 1003 for binary, 1009 past MaxMessage, 1007 for
+// invalid UTF-8. A closing connection leaves what it gets unread, for the
+// next NextReader to skip.
 func (c *Conn) readMessage(op int, r io.Reader) error {
 	switch {
 	case c.out.isClosing():
-		return discard(r)
+		c.rd.leftUnread()
+		return nil
 	case op != websocket.TextMessage:
 		c.closeWith(websocket.CloseUnsupportedData, "binary frames are not accepted", false, false)
-		return discard(r)
+		c.rd.leftUnread()
+		return nil
 	}
 	buf := c.t.reads.get()
 	defer c.t.reads.put(buf)
@@ -92,7 +95,7 @@ func (c *Conn) readMessage(op int, r io.Reader) error {
 		return err
 	case int64(len(data)) > limit:
 		c.closeWith(websocket.CloseMessageTooBig, "message too large", false, false)
-		return discard(r)
+		c.rd.leftUnread()
 	case !utf8.Valid(data):
 		c.closeWith(websocket.CloseInvalidFramePayloadData, "text frame is not valid UTF-8", false, false)
 		return nil
@@ -118,12 +121,6 @@ func readAtMost(r io.Reader, buf []byte, max int64) ([]byte, error) {
 		}
 	}
 	return buf, nil
-}
-
-// discard reads the rest of a message and drops it.
-func discard(r io.Reader) error {
-	_, err := io.Copy(io.Discard, r)
-	return err
 }
 
 // readFailed handles the error that ended reading. A close frame from the

@@ -31,7 +31,9 @@ package transport
 //   - fragmentControlsInMessageReader: control frames between the
 //     fragments of a message are read by the message's reader, not by
 //     NextReader, so a yield is never armed mid-message (a text frame
-//     there would break the stream: "data before FIN").
+//     there would break the stream: "data before FIN"). A message left
+//     unread is the exception, which leftUnread covers: NextReader skips
+//     its rest, control frames included.
 //
 // Why not a goroutine per connection: an idle connection would hold one,
 // blocked in Read with its stack. Measured at 15,000 idle connections, the
@@ -90,6 +92,7 @@ type yieldReader struct {
 	turnRead bool  // this turn of the reader has read from the socket
 	yielded  bool  // the last read yielded
 	between  bool  // NextReader runs: frames read now are between messages
+	unread   bool  // the last message was left unread: NextReader skips its rest
 }
 
 // init sets y up over conn and returns the reader gorilla must use.
@@ -137,14 +140,23 @@ func (y *yieldReader) afterControl() {
 	}
 }
 
+// leftUnread records that the current message was not read to its end.
+// The next NextReader skips the rest of it (gorilla discards an unread
+// message without unmasking it, cheaper than reading it), and the control
+// frames it meets on the way are inside that message, not between
+// messages: no boundary until the next message begins.
+func (y *yieldReader) leftUnread() { y.unread = true }
+
 // next is NextReader with the yield: yielded reports that the reader
-// should hand the connection back to the poller. The previous message must
-// have been read to its end.
+// should hand the connection back to the poller. The previous message
+// must have been read to its end, or marked with leftUnread.
 func (y *yieldReader) next(ws *websocket.Conn) (op int, r io.Reader, yielded bool, err error) {
-	y.between = true
-	y.arm()
+	y.between = !y.unread
+	if y.between {
+		y.arm()
+	}
 	op, r, err = ws.NextReader()
-	y.between, y.yieldAt = false, -1
+	y.between, y.unread, y.yieldAt = false, false, -1
 	if y.yielded {
 		y.yielded = false
 		return 0, nil, true, nil
