@@ -12,13 +12,14 @@
 //     translated into a frame (proto/wire) and queued with the
 //     transport's Conn.Send on the sender's goroutine, with no mailbox in
 //     between. Sending never blocks: a full outbox closes the connection
-//     with 4001 (CloseNow);
+//     with 4001 (CloseNow). System messages are how a session is watched
+//     (watch.go): watchers get actor.Terminated when it ends;
 //   - the transport's Handler (inbound.go): the connection's single reader
 //     calls Message for each client message, which is decoded (proto/wire)
 //     and sent to the user actor with the session as sender; Confirmed
 //     when a pong confirms delivered private messages; and Closed once, at
 //     the end, which tells the user actor (Disconnect), removes the PID
-//     from the actor system and frees the slot.
+//     from the actor system, notifies watchers and frees the slot.
 //
 // Server-wide state (open sessions, per-IP counts, draining) is guarded by
 // Server.mu; the welcome cache by its own mutex. Nothing here blocks an

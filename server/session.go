@@ -28,12 +28,9 @@ type session struct {
 	// set before reading starts, then read-only
 	userPID *actor.PID // nil when attaching failed
 
-	ending atomic.Bool // an end (error frame, close) is under way
+	ending   atomic.Bool // an end (error frame, close) is under way
+	watchers watchers    // processes watching this session (watch.go)
 }
-
-// SendSystemMessage ignores system messages: nothing watches a session (the
-// user actor learns of its end from Disconnect).
-func (ss *session) SendSystemMessage(*actor.PID, any) {}
 
 // attach registers an upgraded connection as a session, attaches it to
 // its user and starts reading. When either fails the connection is closed
@@ -55,14 +52,15 @@ func (s *Server) attach(tc *transport.Conn, name, ip string) {
 }
 
 // Closed runs once the connection has ended: the user actor learns the
-// session is gone, the PID stops resolving, and the server lets go of the
-// connection's slot.
+// session is gone, the PID stops resolving, watchers get Terminated, and
+// the server lets go of the connection's slot.
 func (ss *session) Closed(code int, byPeer bool) {
 	s := ss.srv
 	if ss.userPID != nil {
 		s.root().Send(ss.userPID, &chatpb.Disconnect{Session: ss.self})
 	}
 	s.system().ProcessRegistry.Remove(ss.self)
+	ss.notifyWatchers()
 	reason := closeReason(code, byPeer)
 	s.forget(ss, reason)
 	s.release(ss.remote)
