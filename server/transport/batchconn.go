@@ -12,7 +12,7 @@ import (
 // sends them with one syscall. Outside a batch it writes through (the
 // upgrade response). Gorilla writes each message as its own frame, so
 // messages stay one per frame; only the syscalls are joined. Reading goes
-// around it, through the yield reader (yield.go).
+// through the yield reader (yield.go).
 //
 // Setting a socket deadline costs a runtime timer update; gorilla sets one
 // for every frame. Inside a batch those calls are absorbed, and flush
@@ -23,7 +23,8 @@ type batchConn struct {
 	net.Conn
 
 	// set at construction
-	pool *sync.Pool // of *[]byte batch buffers, shared by all connections
+	pool *sync.Pool   // of *[]byte batch buffers, shared by all connections
+	rd   *yieldReader // what Read reads through
 
 	mu       sync.Mutex // guards the fields below
 	buf      *[]byte    // the open batch; nil outside one

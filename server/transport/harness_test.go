@@ -6,12 +6,15 @@ package transport
 // to wait for an event.
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -131,6 +134,9 @@ func startTransport(t *testing.T, cfg Config) *testServer {
 		cfg.Logger = testLogger()
 	}
 	s := &testServer{tr: New(cfg), conns: make(chan *fakeHandler, 1000)}
+	if !cfg.ReadGoroutines && runtime.GOOS == "linux" && !s.tr.Polling() {
+		t.Fatalf("no poller on Linux: %v", checkYield())
+	}
 	hs := httptest.NewServer(http.HandlerFunc(s.serve))
 	s.url = "ws" + strings.TrimPrefix(hs.URL, "http") + "/"
 	t.Cleanup(func() {
@@ -160,6 +166,31 @@ func testLogger() *slog.Logger {
 		return slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// logRecorder is a slog.Handler that keeps the messages logged, so that a
+// test can check what the transport did not log.
+type logRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *logRecorder) WithGroup(string) slog.Handler            { return r }
+
+func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	r.msgs = append(r.msgs, rec.Message)
+	r.mu.Unlock()
+	return nil
+}
+
+// logged reports whether msg was logged.
+func (r *logRecorder) logged(msg string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Contains(r.msgs, msg)
 }
 
 // testClient is a gorilla/websocket client with a reader goroutine that
@@ -229,17 +260,25 @@ func (c *testClient) read() {
 }
 
 // expectMessage waits for the client's next message, which must be want.
+// The reader queues every message before it reports the end of reading,
+// so once it has ended, what it read is all in messages.
 func (c *testClient) expectMessage(t *testing.T, want string) {
 	t.Helper()
+	var got string
 	select {
-	case got := <-c.messages:
-		if got != want {
-			t.Fatalf("client got %.60q, want %.60q", got, want)
-		}
+	case got = <-c.messages:
 	case err := <-c.done:
-		t.Fatalf("client: connection ended (%v) before %.60q", err, want)
+		c.done <- err // for expectClose
+		select {
+		case got = <-c.messages:
+		default:
+			t.Fatalf("client: connection ended (%v) before %.60q", err, want)
+		}
 	case <-time.After(waitFor):
 		t.Fatalf("client: no message %.60q within %v", want, waitFor)
+	}
+	if got != want {
+		t.Fatalf("client got %.60q, want %.60q", got, want)
 	}
 }
 

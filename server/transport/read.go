@@ -96,6 +96,7 @@ func (c *Conn) readMessage(op int, r io.Reader) error {
 	case int64(len(data)) > limit:
 		c.closeWith(websocket.CloseMessageTooBig, "message too large", false, false)
 		c.rd.leftUnread()
+		return nil
 	case !utf8.Valid(data):
 		c.closeWith(websocket.CloseInvalidFramePayloadData, "text frame is not valid UTF-8", false, false)
 		return nil

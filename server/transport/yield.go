@@ -15,9 +15,10 @@ package transport
 //
 //   - readsThroughOurReader: with Upgrader.ReadBufferSize 0, the upgrader
 //     reuses the bufio.Reader that Hijack returns (when it holds more than
-//     256 bytes), and gorilla reads the connection only through it, so
-//     the yield reader sees every byte and Buffered tells what gorilla has
-//     not consumed.
+//     256 bytes), reset onto the net.Conn that Hijack returns, and gorilla
+//     reads the connection only through it; so with the yield in that
+//     net.Conn's Read (batchConn.Read), the yield reader sees every byte
+//     and Buffered tells what gorilla has not consumed.
 //   - emptyFrameIsEmptyMessage: a zero-length masked text frame is read
 //     by NextReader as an empty text message, consuming exactly its 6
 //     bytes and leaving gorilla's state as after any complete message.
@@ -95,12 +96,19 @@ type yieldReader struct {
 	unread   bool  // the last message was left unread: NextReader skips its rest
 }
 
-// init sets y up over conn and returns the reader gorilla must use.
-func (y *yieldReader) init(conn net.Conn) *bufio.Reader {
+// init sets y up to read conn for bc, the net.Conn that Hijack returns,
+// and returns the reader gorilla must use.
+func (y *yieldReader) init(conn net.Conn, bc *batchConn) *bufio.Reader {
 	y.conn, y.yieldAt = conn, -1
-	y.br = bufio.NewReaderSize(y, readBufferSize)
+	bc.rd = y
+	y.br = bufio.NewReaderSize(bc, readBufferSize)
 	return y.br
 }
+
+// Read is how gorilla reads the socket: through the yield. It is here, on
+// the net.Conn that Hijack returns, because the upgrader resets the
+// reader it reuses onto that conn (readsThroughOurReader).
+func (c *batchConn) Read(p []byte) (int, error) { return c.rd.Read(p) }
 
 // Read reads from the socket, or returns yieldFrame at an armed boundary
 // once this turn has read something: a turn must first read what the
