@@ -133,10 +133,17 @@ func startTransport(t *testing.T, cfg Config) *testServer {
 	if cfg.Logger == nil {
 		cfg.Logger = testLogger()
 	}
-	s := &testServer{tr: New(cfg), conns: make(chan *fakeHandler, 1000)}
-	if !cfg.ReadGoroutines && runtime.GOOS == "linux" && !s.tr.Polling() {
+	tr := New(cfg)
+	if !cfg.ReadGoroutines && runtime.GOOS == "linux" && !tr.Polling() {
 		t.Fatalf("no poller on Linux: %v", checkYield())
 	}
+	return serveTransport(t, tr)
+}
+
+// serveTransport serves tr until the test ends.
+func serveTransport(t *testing.T, tr *Transport) *testServer {
+	t.Helper()
+	s := &testServer{tr: tr, conns: make(chan *fakeHandler, 1000)}
 	hs := httptest.NewServer(http.HandlerFunc(s.serve))
 	s.url = "ws" + strings.TrimPrefix(hs.URL, "http") + "/"
 	t.Cleanup(func() {

@@ -278,7 +278,6 @@ type yieldProbe struct {
 func newYieldProbe() (*yieldProbe, error) {
 	srv, cli := net.Pipe()
 	go func() { _, _ = io.Copy(io.Discard, cli) }() // the 101 response and anything written
-	_ = srv.SetDeadline(time.Now().Add(probeWait))
 	h := &hijacker{ResponseWriter: &pipeResponse{conn: srv}, pool: newBatchPool()}
 	up := websocket.Upgrader{ReadBufferSize: upgraderReadBufferSize, CheckOrigin: func(*http.Request) bool { return true }}
 	ws, err := up.Upgrade(h, probeRequest(), nil)
@@ -286,6 +285,7 @@ func newYieldProbe() (*yieldProbe, error) {
 		_ = cli.Close()
 		return nil, fmt.Errorf("upgrade over a pipe: %w", err)
 	}
+	_ = srv.SetDeadline(time.Now().Add(probeWait)) // after the upgrade, which clears deadlines
 	p := &yieldProbe{ws: ws, y: &h.conn.rd, cli: cli}
 	p.y.enabled = true
 	ws.SetPingHandler(func(data string) error {
