@@ -18,8 +18,10 @@ import (
 // CloseGrace has passed, and only then is the socket closed. Closing with
 // the peer's data unread would make the kernel answer with a reset, which
 // can destroy our close frame in the peer's receive buffer before the peer
-// has read it. Lingering costs no goroutine while the peer is quiet: the
-// reader still yields to the poller between messages.
+// has read it. Lingering holds no goroutine while the peer is quiet: the
+// reader still yields to the poller between messages, except after a
+// message it skipped (read.go), when it waits in Read for the next frame,
+// for at most CloseGrace.
 
 // Close closes the connection with code and text, after the frames
 // already queued. Only the first close counts; text is cut to fit a
