@@ -50,7 +50,7 @@ var (
 type Handler interface {
 	// Message is one complete text message: valid UTF-8, at most
 	// Config.MaxMessage bytes. data is valid only during the call.
-	// Nothing arrives once the connection is closing.
+	// Messages read once a close frame is queued are dropped unread.
 	Message(data []byte)
 	// Confirmed reports that the peer has read every frame sent with a
 	// Seq up to upTo: it answered a ping written after them. upTo rises
