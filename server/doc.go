@@ -1,33 +1,29 @@
-// Package server is the chat server's edge: HTTP, WebSocket upgrades and the
-// translation between frames and actor messages. It holds no chat logic;
-// every decision is made by the actors it talks to.
+// Package server is the chat server's edge: HTTP, admission, WebSocket
+// upgrades, and the translation between frames and actor messages. It
+// holds no chat logic; every decision is made by the actors it talks to.
+// The connections themselves (reading, writing, keep-alive, the close
+// handshake) are run by package transport, which knows nothing of chat.
 //
 // # Concurrency contract
 //
-// Each connection (conn) has:
+// Each connection is a session (session.go), which is two things at once:
 //
-//   - a reader, the only one (read.go): it decodes each frame (proto/wire)
-//     into an actor message and sends it to the user actor with the
-//     connection's PID as sender, and it handles pongs, which confirm
-//     delivered private messages. On Linux the server's poller (one epoll
-//     instance, one goroutine) starts a reader turn on a worker when data
-//     arrives, and the turn ends at the first message boundary with nothing
-//     more buffered, so an idle connection has no goroutine at all; readMu
-//     passes the reader's state from one turn to the next. Elsewhere, or
-//     with Config.ReadGoroutines, a goroutine per connection reads;
-//   - a keep-alive timer (not a goroutine) that pings and ends a peer
-//     silent for PongWait;
-//   - a write loop, started on a worker when the outbox gets work and gone
-//     when it is empty, the only writer: it writes everything queued as separate frames
-//     with one flush (one syscall) per batch. Control frames (pings, pongs,
-//     close) are queued too, never written from elsewhere;
-//   - an outbox, guarded by its mutex, that actors push to through the
-//     connection's actor.Process methods. A push never blocks: past the
-//     byte limit the connection is closed with 4001.
+//   - an actor.Process that actors send to (outbound.go): each message is
+//     translated into a frame (proto/wire) and queued with the
+//     transport's Conn.Send on the sender's goroutine, with no mailbox in
+//     between. Sending never blocks: a full outbox closes the connection
+//     with 4001 (CloseNow). System messages are how a session is watched
+//     (watch.go): watchers get actor.Terminated when it ends;
+//   - the transport's Handler (inbound.go): the connection's single reader
+//     calls Message for each client message, which is decoded (proto/wire)
+//     and sent to the user actor with the session as sender; Confirmed
+//     when a pong confirms delivered private messages; and Closed once, at
+//     the end, which tells the user actor (Disconnect), removes the PID
+//     from the actor system, notifies watchers and frees the slot.
 //
-// Workers (workers.go) are goroutines reused from task to task; a task
-// never waits for one. Server-wide state (open connections, per-IP counts,
-// draining) is guarded by Server.mu. Nothing here blocks an actor.
+// Server-wide state (open sessions, per-IP counts, draining) is guarded by
+// Server.mu; the welcome cache by its own mutex. Nothing here blocks an
+// actor, and nothing blocks the transport's reader.
 //
 // The fan-out memo (memo.go) is shared by all sessions and safe for
 // concurrent use; translate.go is pure functions.
@@ -43,10 +39,11 @@
 //
 // A refused request is a chatpb.Refused from an actor, written as an
 // "error" frame with the protocol's code; the connection stays. A
-// connection that must end gets a chatpb.CloseReason (from an actor's
-// EndSession, or from the reader for binary, non-UTF-8 or oversize frames),
-// mapped to its close code and text by translate.go. Both are counted in
-// Metrics and logged.
+// connection that must end gets a chatpb.CloseReason from an actor's
+// EndSession, mapped to its close code and text by translate.go; the
+// transport itself closes binary (1003), non-UTF-8 (1007) and oversize
+// (1009) messages, and Closed maps whatever code ended the connection back
+// to a reason. Both are counted in Metrics and logged.
 //
 // # Rendering a fan-out once
 //

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/actorchat/chat/proto/chatpb"
@@ -14,7 +15,7 @@ import (
 // allocs/op is per message.
 func BenchmarkSessionFanout(b *testing.B) {
 	for _, members := range []int{100, 1000} {
-		b.Run(benchName("members", members), func(b *testing.B) {
+		b.Run("members="+strconv.Itoa(members), func(b *testing.B) {
 			conns := benchSessions(members)
 			msg := &chatpb.Message{Id: "01JD8Z3K4M5N6P7Q8R9S0T1V2W", Kind: chatpb.Kind_KIND_PUBLIC,
 				From: "alice", Text: "Hello everyone, how is the release going?", TsUnixMs: 1795867200123}
@@ -25,7 +26,7 @@ func BenchmarkSessionFanout(b *testing.B) {
 					c.SendUserMessage(nil, d)
 				}
 				for _, c := range conns {
-					c.out.recycle(c.out.take())
+					c.link().reset()
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*members), "ns/delivery")

@@ -6,9 +6,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/actorchat/chat/proto/chatpb"
+	"github.com/actorchat/chat/server/transport"
 )
 
 // countingRender renders a key as its text and counts the calls.
@@ -103,40 +102,59 @@ func TestSessionsShareOneFramePerFanout(t *testing.T) {
 		c.SendUserMessage(nil, dm)
 		c.SendUserMessage(nil, presence)
 	}
-	batches := make([][]frame, len(conns))
 	for i, c := range conns {
-		if batches[i] = c.out.take(); len(batches[i]) != 3 {
-			t.Fatalf("session %d queued %d frames, want 3", i, len(batches[i]))
+		if n := len(c.link().frames); n != 3 {
+			t.Fatalf("session %d queued %d frames, want 3", i, n)
 		}
 	}
 	for j, ev := range []any{public, dm, presence} {
 		want, _ := appendEvent(nil, ev)
-		for i := range conns {
-			f := batches[i][j]
-			if f.op != websocket.TextMessage || string(f.data) != string(want) {
-				t.Fatalf("session %d, frame %d: %q, want %q", i, j, f.data, want)
+		first := conns[0].link().frames[j]
+		for i, c := range conns {
+			f := c.link().frames[j]
+			if string(f.Data) != string(want) {
+				t.Fatalf("session %d, frame %d: %q, want %q", i, j, f.Data, want)
 			}
-			shared := &f.data[0] == &batches[0][j].data[0]
+			shared := &f.Data[0] == &first.Data[0]
 			if isDM := ev == dm; shared == isDM && i > 0 {
 				t.Errorf("frame %d (%T): shared with session 0 is %v, want %v", j, ev, shared, !isDM)
 			}
 		}
 	}
-	if !batches[0][2].lazy || batches[0][0].lazy {
+	if f := conns[0].link().frames; !f[2].Lazy || f[0].Lazy {
 		t.Error("presence notices may wait for company (lazy); messages may not")
 	}
 }
 
-// benchSessions returns n sessions of one server, each with a write loop
-// marked as running, so that pushes only queue and the caller takes the
-// batches itself.
-func benchSessions(n int) []*conn {
+// fakeLink stands in for a session's transport connection: it keeps every
+// frame queued, in order, until reset.
+type fakeLink struct {
+	id     uint64
+	frames []transport.Frame
+	closed int // the close code asked for; 0 while open
+}
+
+func (l *fakeLink) ID() uint64 { return l.id }
+func (l *fakeLink) Send(f transport.Frame) error {
+	l.frames = append(l.frames, f)
+	return nil
+}
+func (l *fakeLink) Close(code int, _ string)    { l.closed = code }
+func (l *fakeLink) CloseNow(code int, _ string) { l.closed = code }
+
+// reset forgets the frames queued so far, keeping the slice's room.
+func (l *fakeLink) reset() { l.frames = l.frames[:0] }
+
+// link returns a test session's fake link.
+func (ss *session) link() *fakeLink { return ss.tc.(*fakeLink) }
+
+// benchSessions returns n sessions of one server whose connections are
+// fakes that record what is queued.
+func benchSessions(n int) []*session {
 	srv := &Server{metrics: NewMetrics(nil)}
-	conns := make([]*conn, n)
-	for i := range conns {
-		c := &conn{srv: srv, user: "u" + strconv.Itoa(i)}
-		c.out.max, c.out.writing = 1<<30, true
-		conns[i] = c
+	sessions := make([]*session, n)
+	for i := range sessions {
+		sessions[i] = &session{srv: srv, user: "u" + strconv.Itoa(i), tc: &fakeLink{id: uint64(i + 1)}}
 	}
-	return conns
+	return sessions
 }

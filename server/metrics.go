@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/actorchat/chat/proto/chatpb"
+	"github.com/actorchat/chat/server/transport"
 )
 
 // Metrics are the edge's Prometheus metrics. All are safe for concurrent
@@ -63,24 +64,17 @@ func (m *Metrics) countError(code chatpb.ErrorCode) {
 	}
 }
 
-// countBatch counts a written batch: once per batch rather than once per
-// frame, because the counters are shared by every connection's writer.
-func (m *Metrics) countBatch(batch []frame) {
-	var public, dm int
-	for _, f := range batch {
-		switch f.kind {
-		case chatpb.Kind_KIND_PUBLIC:
-			public++
-		case chatpb.Kind_KIND_DM:
-			dm++
-		}
+// countBatch counts a written batch (transport.Config.OnWrite): once per
+// batch rather than once per frame, because the counters are shared by
+// every connection's writer. Deliveries are the frames tagged with their
+// kind (outbound.go).
+func (m *Metrics) countBatch(t transport.Tally) {
+	m.framesOut.Add(float64(t.Frames))
+	if n := t.Tags[tagPublic]; n > 0 {
+		m.publicOut.Add(float64(n))
 	}
-	m.framesOut.Add(float64(len(batch)))
-	if public > 0 {
-		m.publicOut.Add(float64(public))
-	}
-	if dm > 0 {
-		m.dmOut.Add(float64(dm))
+	if n := t.Tags[tagDM]; n > 0 {
+		m.dmOut.Add(float64(n))
 	}
 }
 

@@ -7,6 +7,17 @@ import (
 	"github.com/actorchat/chat/proto/chatpb"
 )
 
+// closeReason is why a connection ended, from the close code of its
+// handshake (proto/wire): the code the server or the transport sent, or
+// NORMAL when the client closed first, whatever its code. A code outside
+// the protocol's (1002, a malformed stream) counts as NORMAL too.
+func closeReason(code int, byPeer bool) chatpb.CloseReason {
+	if r := closeReasonOf(code); !byPeer && r != chatpb.CloseReason_CLOSE_REASON_UNSPECIFIED {
+		return r
+	}
+	return chatpb.CloseReason_CLOSE_REASON_NORMAL
+}
+
 // closeLabel is a close reason as a metric label: "slow_consumer".
 func closeLabel(r chatpb.CloseReason) string {
 	if r == chatpb.CloseReason_CLOSE_REASON_UNSPECIFIED {

@@ -3,41 +3,34 @@ package server
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"sync"
-	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/gorilla/websocket"
 
 	"github.com/actorchat/chat/actors"
-	"github.com/actorchat/chat/internal/workers"
 	"github.com/actorchat/chat/proto/chatpb"
 	"github.com/actorchat/chat/proto/wire"
+	"github.com/actorchat/chat/server/transport"
 )
 
 // Server is the chat server's edge: it accepts WebSocket connections on
 // /chat, attaches each to its user actor and translates frames both ways.
-// It holds no chat logic.
+// It holds no chat logic; the connections themselves are run by the
+// transport.
 type Server struct {
 	// set at construction
-	cfg      Config
-	chat     *actors.Chat
-	upgrader websocket.Upgrader
-	batches  *sync.Pool
-	metrics  *Metrics
-	poller   *poller // nil: each connection reads on a goroutine of its own
-	workers  *workers.Pool
-	welcomes welcomes
-	fanouts  fanouts
-	nextID   atomic.Uint64
+	cfg       Config
+	chat      *actors.Chat
+	transport *transport.Transport
+	metrics   *Metrics
+	welcomes  welcomes
+	fanouts   fanouts
 
 	mu       sync.Mutex // guards the fields below
-	conns    map[*conn]struct{}
+	conns    map[*session]struct{}
 	perIP    map[string]int // connection slots held per client IP
 	slots    int            // connection slots held in all, upgraded or not
 	draining bool
@@ -45,31 +38,18 @@ type Server struct {
 }
 
 // New returns a server for chat. metrics may be nil (no metrics). It starts
-// the server's poller (one goroutine), which Shutdown stops.
+// the transport's poller (one goroutine), which Shutdown stops.
 func New(cfg Config, chat *actors.Chat, metrics *Metrics) *Server {
 	cfg = cfg.withDefaults()
 	if metrics == nil {
 		metrics = NewMetrics(nil)
 	}
 	s := &Server{
-		cfg: cfg, chat: chat, metrics: metrics, batches: newBatchPool(),
-		conns: make(map[*conn]struct{}), perIP: make(map[string]int),
-		drained: make(chan struct{}), workers: &workers.Pool{},
+		cfg: cfg, chat: chat, metrics: metrics,
+		conns: make(map[*session]struct{}), perIP: make(map[string]int),
+		drained: make(chan struct{}),
 	}
-	if !cfg.ReadGoroutines {
-		p, err := newPoller(func(c *conn) { s.workers.Do(c.readReady) })
-		if err != nil {
-			cfg.Logger.Info("no poller; each connection reads on a goroutine", "err", err)
-		}
-		s.poller = p
-	}
-	s.upgrader = websocket.Upgrader{
-		HandshakeTimeout: cfg.HandshakeTimeout,
-		ReadBufferSize:   0,            // reuse the reader hijacker makes, of readBufferSize
-		WriteBufferPool:  &sync.Pool{}, // frames are assembled in pooled buffers
-		CheckOrigin:      newOriginCheck(cfg.AllowedOrigins),
-		Error:            s.upgradeError,
-	}
+	s.transport = transport.New(s.transportConfig())
 	return s
 }
 
@@ -85,71 +65,36 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, status, why, why)
 		return
 	}
-	h := &hijacker{ResponseWriter: w, pool: s.batches, poll: s.poller != nil}
-	ws, err := s.upgrader.Upgrade(h, r, nil)
+	tc, err := s.transport.Upgrade(w, r, nil)
 	if err != nil {
 		s.release(ip)
 		return // the upgrader has answered
 	}
-	if c := s.attach(ws, h.conn, name, ip); c != nil {
-		// Reading goes to the poller (or a goroutine of its own) and this
-		// handler returns, so that net/http lets go of its request, buffers
-		// and deep stack (measured at 5,000 idle connections: 15 KiB of
-		// each one's memory).
-		c.startReading()
-	}
-}
-
-// attach registers an upgraded connection as a session and attaches it to
-// its user. It returns nil, having closed the connection, when that fails.
-func (s *Server) attach(ws *websocket.Conn, bc *batchConn, name, ip string) *conn {
-	c := &conn{id: s.nextID.Add(1), srv: s, ws: ws, net: bc, user: name, remote: ip, closeWritten: make(chan struct{})}
-	c.out.max = s.cfg.OutboxMax
-	c.self, _ = s.system().ProcessRegistry.Add(c, "session/"+name+"/"+strconv.FormatUint(c.id, 36))
-	if !s.track(c) {
-		s.abort(c, chatpb.CloseReason_CLOSE_REASON_SHUTDOWN)
-		return nil
-	}
-	userPID, err := s.chat.Connect(name, c.self)
-	if err != nil {
-		c.log(slog.LevelError, "attaching a connection", "err", err)
-		s.abort(c, chatpb.CloseReason_CLOSE_REASON_INTERNAL)
-		return nil
-	}
-	c.userPID = userPID
-	c.log(slog.LevelDebug, "connection opened")
-	return c
-}
-
-// abort closes a connection that never started reading.
-func (s *Server) abort(c *conn, reason chatpb.CloseReason) {
-	defer s.release(c.remote)
-	s.system().ProcessRegistry.Remove(c.self)
-	_ = c.ws.WriteControl(websocket.CloseMessage, closePayload(reason), s.cfg.Clock().Add(s.cfg.WriteWait))
-	_ = c.ws.Close()
-	s.forget(c)
+	// Reading goes to the transport's poller (or a goroutine of its own)
+	// and this handler returns, so that net/http lets go of its request,
+	// buffers and deep stack (measured at 5,000 idle connections: 15 KiB
+	// of each one's memory).
+	s.attach(tc, name, ip)
 }
 
 // Shutdown stops accepting connections, closes every open one with 1001
 // and waits until all have ended or ctx is done. Once all have ended it
-// stops the poller.
+// stops the transport.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.draining = true
-	open := make([]*conn, 0, len(s.conns))
+	open := make([]*session, 0, len(s.conns))
 	for c := range s.conns {
 		open = append(open, c)
 	}
 	s.checkDrained()
 	s.mu.Unlock()
-	for _, c := range open {
-		c.end(chatpb.CloseReason_CLOSE_REASON_SHUTDOWN, nil)
+	for _, ss := range open {
+		ss.end(chatpb.CloseReason_CLOSE_REASON_SHUTDOWN, nil)
 	}
 	select {
 	case <-s.drained:
-		if s.poller != nil {
-			_ = s.poller.close()
-		}
+		_ = s.transport.Close()
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("server: %d connections still open: %w", s.Open(), ctx.Err())
@@ -170,24 +115,25 @@ func (s *Server) Open() int {
 	return len(s.conns)
 }
 
-func (s *Server) track(c *conn) bool {
+func (s *Server) track(ss *session) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.draining {
 		return false
 	}
-	s.conns[c] = struct{}{}
+	s.conns[ss] = struct{}{}
 	s.metrics.connsOpen.Inc()
 	return true
 }
 
-func (s *Server) forget(c *conn) {
+// forget lets go of a connection that has ended for reason.
+func (s *Server) forget(ss *session, reason chatpb.CloseReason) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.conns[c]; ok {
-		delete(s.conns, c)
+	if _, ok := s.conns[ss]; ok {
+		delete(s.conns, ss)
 		s.metrics.connsOpen.Dec()
-		s.metrics.closes.WithLabelValues(closeLabel(chatpb.CloseReason(c.reason.Load()))).Inc()
+		s.metrics.closes.WithLabelValues(closeLabel(reason)).Inc()
 	}
 	s.checkDrained()
 }

@@ -1,74 +1,91 @@
 package server
 
 import (
-	"fmt"
+	"context"
 	"log/slog"
+	"strconv"
+	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/gorilla/websocket"
 
 	"github.com/actorchat/chat/proto/chatpb"
+	"github.com/actorchat/chat/server/transport"
 )
 
-// A conn is an actor.Process: actors send to its PID like to any actor, and
-// the message is translated to a frame and queued on the spot. That keeps
-// fan-out at one outbox push per recipient, with no mailbox and no
-// goroutine per session.
-var _ actor.Process = (*conn)(nil)
+// session is one client's connection as the actors see it: an
+// actor.Process whose PID they send to, each message translated into a
+// frame and queued on the spot (outbound.go), and the transport's Handler,
+// which turns what the client sends into actor messages (inbound.go). It
+// holds no chat state.
+type session struct {
+	// set at construction
+	srv    *Server
+	tc     link
+	user   string
+	remote string // client IP
+	self   *actor.PID
 
-// SendUserMessage translates one actor message into a frame.
-func (c *conn) SendUserMessage(_ *actor.PID, message any) {
-	switch m := actor.UnwrapEnvelopeMessage(message).(type) {
-	case *chatpb.EndSession:
-		c.endSession(m)
-	case *chatpb.Deliver:
-		c.deliver(m)
-	default:
-		c.send(m)
+	// set before reading starts, then read-only
+	userPID *actor.PID // nil when attaching failed
+
+	ending   atomic.Bool // an end (error frame, close) is under way
+	watchers watchers    // processes watching this session (watch.go)
+}
+
+// link is what a session needs of its connection: queue a frame, close
+// with a code and a reason, and a number to log it by. The transport's
+// Conn is one; tests give a session a fake that records what it is asked.
+type link interface {
+	ID() uint64
+	Send(f transport.Frame) error
+	Close(code int, text string)
+	CloseNow(code int, text string)
+}
+
+// attach registers an upgraded connection as a session, attaches it to
+// its user and starts reading. When either fails the connection is closed
+// (1001 while shutting down, else 1011), and still read until it ends, so
+// that its close frame reaches the client.
+func (s *Server) attach(tc *transport.Conn, name, ip string) {
+	ss := &session{srv: s, tc: tc, user: name, remote: ip}
+	ss.self, _ = s.system().ProcessRegistry.Add(ss, "session/"+name+"/"+strconv.FormatUint(tc.ID(), 36))
+	if !s.track(ss) {
+		ss.end(chatpb.CloseReason_CLOSE_REASON_SHUTDOWN, nil)
+	} else if userPID, err := s.chat.Connect(name, ss.self); err != nil {
+		ss.log(slog.LevelError, "attaching a connection", "err", err)
+		ss.end(chatpb.CloseReason_CLOSE_REASON_INTERNAL, nil)
+	} else {
+		ss.userPID = userPID
+		ss.log(slog.LevelDebug, "connection opened")
 	}
+	tc.Start(name, ss)
 }
 
-// SendSystemMessage ignores system messages: nothing watches a session (the
-// user actor learns of its end from Disconnect).
-func (c *conn) SendSystemMessage(*actor.PID, any) {}
-
-// Stop ends the connection as if the server were shutting down.
-func (c *conn) Stop(*actor.PID) {
-	c.end(chatpb.CloseReason_CLOSE_REASON_SHUTDOWN, nil)
-}
-
-func (c *conn) endSession(m *chatpb.EndSession) {
-	var errFrame []byte
-	if m.Code != chatpb.ErrorCode_ERROR_CODE_UNSPECIFIED {
-		errFrame, _ = appendEvent(nil, m)
-		c.srv.metrics.countError(m.Code)
+// Closed runs once the connection has ended: the user actor learns the
+// session is gone, the PID stops resolving, watchers get Terminated, and
+// the server lets go of the connection's slot.
+func (ss *session) Closed(code int, byPeer bool) {
+	s := ss.srv
+	if ss.userPID != nil {
+		s.root().Send(ss.userPID, &chatpb.Disconnect{Session: ss.self})
 	}
-	c.end(m.Reason, errFrame)
+	s.system().ProcessRegistry.Remove(ss.self)
+	ss.notifyWatchers()
+	reason := closeReason(code, byPeer)
+	s.forget(ss, reason)
+	s.release(ss.remote)
+	ss.log(closeLogLevel(reason), "connection closed", "reason", closeLabel(reason), "code", code)
 }
 
-// deliver queues a message. A fan-out's recipients share one rendering
-// (memo.go).
-func (c *conn) deliver(d *chatpb.Deliver) {
-	data, _ := c.srv.fanouts.render(d)
-	c.enqueue(frame{op: websocket.TextMessage, data: data, seq: d.Seq, kind: d.Message.GetKind()})
-}
-
-func (c *conn) send(m any) {
-	f := frame{op: websocket.TextMessage}
-	switch m := m.(type) {
-	case *chatpb.Refused:
-		c.srv.metrics.countError(m.Code)
-	case *chatpb.Presence:
-		f.lazy = true
-	case *chatpb.Welcome:
-		c.enqueue(c.srv.welcomes.frame(m))
+// log logs msg at level with this connection's attributes: its number
+// (the transport's, as in the transport's own logs), user and address.
+// They are added per call, not kept, and only if the level is on: at
+// thousands of connections a second, building them for a disabled level
+// showed in profiles.
+func (ss *session) log(level slog.Level, msg string, args ...any) {
+	l := ss.srv.cfg.Logger
+	if !l.Enabled(context.Background(), level) {
 		return
 	}
-	data, ok := c.srv.fanouts.render(m)
-	if !ok {
-		c.log(slog.LevelError, "no frame for an actor message", "type", fmt.Sprintf("%T", m))
-		return
-	}
-	f.data = data
-	c.enqueue(f)
+	l.With("conn", ss.tc.ID(), "user", ss.user, "remote", ss.remote).Log(context.Background(), level, msg, args...)
 }

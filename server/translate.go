@@ -97,6 +97,17 @@ func closeCode(r chatpb.CloseReason) (code int, text string) {
 	return wire.CloseInternal, "internal error"
 }
 
+// closeReasonOf is the inverse of closeCode: the reason for a close code,
+// or CLOSE_REASON_UNSPECIFIED for a code the protocol does not use.
+func closeReasonOf(code int) chatpb.CloseReason {
+	for _, e := range closeReasons {
+		if e.code == code {
+			return e.reason
+		}
+	}
+	return chatpb.CloseReason_CLOSE_REASON_UNSPECIFIED
+}
+
 // appendEvent appends the frame of an actor's message for a session to dst.
 // ok is false, and dst unchanged, for a message that has no frame: nil, a
 // Deliver without a message, an EndSession without an error code, or any

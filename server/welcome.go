@@ -3,10 +3,9 @@ package server
 import (
 	"sync"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/actorchat/chat/proto/chatpb"
 	"github.com/actorchat/chat/proto/wire"
+	"github.com/actorchat/chat/server/transport"
 )
 
 // welcomes renders welcome frames. A welcome lists up to 1,000 names, about
@@ -14,31 +13,34 @@ import (
 // changes (actors/room_roster.go), so the list is rendered once per change
 // instead of once per connection: rendering it was 11% of the server's CPU
 // while 15,000 connections were opened. The frames themselves are rendered
-// into pooled buffers that the write loop hands back (frame.pooled): they
-// were 30% of the bytes allocated per connection.
+// into pooled buffers that the transport hands back once written
+// (Frame.Release): they were 30% of the bytes allocated per connection.
 type welcomes struct {
-	pool sync.Pool // of *[]byte
+	pool sync.Pool // of *welcomeBuf
 
 	mu    sync.Mutex // guards the fields below
 	users []string   // the list last rendered: the room's shared, unchanging slice
 	json  []byte     // its rendering
 }
 
-// frame returns w's frame, in a pooled buffer.
-func (c *welcomes) frame(w *chatpb.Welcome) frame {
-	users := c.list(w.Users)
-	buf, _ := c.pool.Get().(*[]byte)
-	if buf == nil {
-		buf = new([]byte)
-	}
-	ww := wireWelcome(w)
-	*buf = ww.AppendWithNames((*buf)[:0], users)
-	return frame{op: websocket.TextMessage, data: *buf, pooled: buf}
+// welcomeBuf is a pooled welcome buffer with its release function, made
+// once with the buffer so that releasing allocates nothing.
+type welcomeBuf struct {
+	data    []byte
+	release func()
 }
 
-// release takes back the buffer of a welcome frame once it is written.
-func (c *welcomes) release(buf *[]byte) {
-	c.pool.Put(buf)
+// frame returns w's frame, in a pooled buffer.
+func (c *welcomes) frame(w *chatpb.Welcome) transport.Frame {
+	users := c.list(w.Users)
+	b, _ := c.pool.Get().(*welcomeBuf)
+	if b == nil {
+		b = &welcomeBuf{}
+		b.release = func() { c.pool.Put(b) }
+	}
+	ww := wireWelcome(w)
+	b.data = ww.AppendWithNames(b.data[:0], users)
+	return transport.Frame{Data: b.data, Release: b.release}
 }
 
 // list returns the rendering of users, from the cache when users is the

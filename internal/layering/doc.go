@@ -9,6 +9,8 @@
 //     WebSocket library, and does not import net/http itself (Proto.Actor
 //     links net/http, so that rule can only hold for direct imports);
 //   - server/ does not depend on client/;
+//   - server/transport links nothing of the chat (actors, proto, auth), nor
+//     Proto.Actor, OpenTelemetry or Prometheus: it moves frames for any app;
 //   - client/ and cmd/chat depend on nothing of the server's side: not
 //     server/ or actors/, nor Proto.Actor, OpenTelemetry or Prometheus;
 //   - nothing imports cmd/.

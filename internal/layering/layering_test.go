@@ -40,6 +40,8 @@ var rules = []rule{
 		"actors know nothing of HTTP"},
 	{"server no client", "server", []string{"client", "cmd"}, true,
 		"the server edge does not depend on the client"},
+	{"transport knows no chat", "server/transport", transportForbidden, true,
+		"the transport runs WebSocket connections for any app: nothing of actors, chat or metrics"},
 	{"client wire only", "client", clientForbidden, true,
 		"the client speaks only the wire protocol and links no actor runtime"},
 	{"cli wire only", "cmd/chat", clientForbidden, true,
@@ -50,6 +52,12 @@ var rules = []rule{
 // the server's side and its runtime (Proto.Actor, and the OpenTelemetry
 // and Prometheus it pulls in).
 var clientForbidden = []string{"server", "actors", "github.com/asynkron", "go.opentelemetry.io", "github.com/prometheus"}
+
+// transportForbidden is what the connection machinery must not link: the
+// chat (actors, both vocabularies, the rest of the edge), the actor runtime
+// and the metrics library. internal/workers is all it uses of ours.
+var transportForbidden = []string{"actors", "proto", "client", "auth",
+	"github.com/asynkron", "go.opentelemetry.io", "github.com/prometheus"}
 
 type pkg struct {
 	ImportPath string
@@ -172,6 +180,9 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"actors no edge", "actors/store", "", "github.com/gorilla/websocket"},
 		{"actors no http", "actors/store", "net/http", ""},
 		{"server no client", "server", "", module + "/client"},
+		{"transport knows no chat", "server/transport", "", module + "/proto/wire"},
+		{"transport knows no chat", "server/transport", module + "/actors", ""},
+		{"transport knows no chat", "server/transport", "", "github.com/prometheus/client_golang/prometheus"},
 		{"client wire only", "client", "", "github.com/asynkron/protoactor-go/actor"},
 		{"client wire only", "client", "", "go.opentelemetry.io/otel/metric"},
 		{"client wire only", "client", module + "/server", ""},
@@ -225,6 +236,8 @@ func TestRulesAllowWhatTheyShould(t *testing.T) {
 		{"cmd/chatbench", "github.com/prometheus/client_golang/prometheus"},
 		{"client", module + "/proto/wire"},
 		{"server", module + "/actors"},
+		{"server/transport", module + "/internal/workers"},
+		{"server/transport", "github.com/gorilla/websocket"},
 		{"serverless", module + "/client"}, // not under server
 	}
 	for _, c := range cases {

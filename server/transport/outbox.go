@@ -1,29 +1,22 @@
-package server
+package transport
 
 import (
 	"sync"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/actorchat/chat/proto/chatpb"
 )
 
-// frame is one thing the write loop writes: a text frame, or a control
-// frame queued so that the write loop stays the only writer.
+// frame is one thing the write loop writes: a caller's text frame, or a
+// control frame queued so that the write loop stays the only writer.
 type frame struct {
-	op   int         // websocket.TextMessage, PingMessage, PongMessage or CloseMessage
-	data []byte      // payload (a close frame's payload is already formatted)
-	seq  uint64      // text: the private-message delivery seq (0: none); ping: the seq it confirms
-	kind chatpb.Kind // of the delivered message, for metrics; unspecified for other frames
-	lazy bool        // may wait up to lingerDelay for company (presence notices)
-
-	pooled *[]byte // data's buffer, from Server.welcomes, returned once written
+	Frame     // a ping's Seq is the highest it confirms
+	op    int // websocket.TextMessage, PingMessage, PongMessage or CloseMessage
 }
 
 // outbox is a connection's bounded queue of frames waiting to be written.
-// Actors push to it and never wait: past the byte limit the connection is
-// marked for closing instead (a slow consumer), and nothing more is taken.
-// The write loop takes everything queued in one swap.
+// Senders push to it and never wait: past the byte limit the push fails
+// (a slow consumer), and once a close frame is queued nothing more is
+// taken. The write loop takes everything queued in one swap.
 type outbox struct {
 	// set at construction
 	max int // bytes of text frames that may wait
@@ -34,6 +27,8 @@ type outbox struct {
 	bytes   int
 	closing bool // a close frame is queued: take no more
 	writing bool // a write loop is running (or about to)
+	code    int  // the close frame's code, once closing
+	byPeer  bool // the close frame answers the peer's
 }
 
 // pushResult tells the caller what a push did.
@@ -42,9 +37,9 @@ type pushResult int
 const (
 	pushed     pushResult = iota // queued; a write loop is running
 	pushedIdle                   // queued; the caller must start a write loop
-	pushedLazy                   // queued, no write loop runs; the caller may wait lingerDelay
+	pushedLazy                   // queued, no write loop runs; the caller may wait lazyDelay
 	dropped                      // the connection is closing: ignored
-	overflow                     // over the limit: the caller must close (4001)
+	overflow                     // over the limit: ignored, the caller must act
 )
 
 // push queues a frame. Control frames do not count towards the limit.
@@ -55,16 +50,13 @@ func (o *outbox) push(f frame) pushResult {
 		return dropped
 	}
 	if f.op == websocket.TextMessage {
-		if o.bytes+len(f.data) > o.max {
+		if o.bytes+len(f.Data) > o.max {
 			return overflow
 		}
-		o.bytes += len(f.data)
+		o.bytes += len(f.Data)
 	}
 	o.frames = append(o.frames, f)
-	if f.op == websocket.CloseMessage {
-		o.closing = true
-	}
-	if f.lazy && !o.writing {
+	if f.Lazy && !o.writing {
 		return pushedLazy
 	}
 	return o.wake()
@@ -79,22 +71,24 @@ func (o *outbox) wakeLazy() bool {
 	return len(o.frames) > 0 && o.wake() == pushedIdle
 }
 
-// close queues a close frame ahead of nothing else: frames already queued
-// are written first, except after an overflow, when they are dropped (the
-// peer is not reading them anyway). It returns whether the caller must
-// start a write loop; false also when the outbox was already closing.
-func (o *outbox) close(payload []byte, discard bool) (start, ok bool) {
+// close queues a close frame behind what is queued, or instead of it when
+// discard is set (the peer is not reading it anyway); the discarded
+// frames are returned for release. start tells whether the caller must
+// start a write loop; ok is false when a close frame was queued already,
+// which stays the one that counts.
+func (o *outbox) close(code int, payload []byte, byPeer, discard bool) (start, ok bool, gone []frame) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closing {
-		return false, false
+		return false, false, nil
 	}
 	if discard {
-		o.frames, o.bytes = o.frames[:0], 0
+		gone = o.frames
+		o.frames, o.bytes = nil, 0
 	}
-	o.frames = append(o.frames, frame{op: websocket.CloseMessage, data: payload})
-	o.closing = true
-	return o.wake() == pushedIdle, true
+	o.frames = append(o.frames, frame{op: websocket.CloseMessage, Frame: Frame{Data: payload}})
+	o.closing, o.code, o.byPeer = true, code, byPeer
+	return o.wake() == pushedIdle, true, gone
 }
 
 func (o *outbox) wake() pushResult {
@@ -144,17 +138,26 @@ func (o *outbox) recycle(batch []frame) {
 	o.mu.Unlock()
 }
 
-// isClosing reports whether a close frame is queued or was given up on.
+// isClosing reports whether a close frame is queued (or was written).
 func (o *outbox) isClosing() bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.closing
 }
 
-// abandon drops everything queued and takes nothing more, without a close
-// frame: for a connection whose close frame was already sent by other means.
-func (o *outbox) abandon() {
+// ending returns the close frame's code and whether it answered the
+// peer's; code is 0 while none is queued.
+func (o *outbox) ending() (code int, byPeer bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.frames, o.bytes, o.closing = o.frames[:0], 0, true
+	return o.code, o.byPeer
+}
+
+// release hands back the pooled buffers of frames done with.
+func release(fs []frame) {
+	for i := range fs {
+		if fs[i].Release != nil {
+			fs[i].Release()
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package server
+package transport
 
 import (
 	"strconv"
@@ -14,7 +14,7 @@ func BenchmarkOutboxPushTake(b *testing.B) {
 	for _, burst := range []int{1, 16, 256} {
 		b.Run(benchName("burst", burst), func(b *testing.B) {
 			o := outbox{max: 1 << 20}
-			f := frame{op: websocket.TextMessage, data: make([]byte, 150)}
+			f := frame{op: websocket.TextMessage, Frame: Frame{Data: make([]byte, 150)}}
 			b.ReportAllocs()
 			for i := 0; i < b.N; i += burst {
 				for j := 0; j < burst; j++ {

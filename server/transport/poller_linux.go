@@ -1,4 +1,4 @@
-package server
+package transport
 
 import (
 	"errors"
@@ -25,11 +25,11 @@ type poller struct {
 	// set at construction
 	ep     *os.File // the epoll instance, non-blocking
 	raw    syscall.RawConn
-	ready  func(*conn) // called on the poller's goroutine for each readable connection
+	ready  func(*Conn) // called on the poller's goroutine for each readable connection
 	events []unix.EpollEvent
 
 	mu    sync.Mutex // guards the fields below
-	conns map[uint64]*conn
+	conns map[uint64]*Conn
 }
 
 // pollEvents are the events a connection is armed for. Errors and hang-ups
@@ -38,9 +38,9 @@ type poller struct {
 const pollEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT
 
 // newPoller starts a poller that calls ready for each connection it finds
-// readable. It fails where epoll does, and the server then gives each
+// readable. It fails where epoll does, and the transport then gives each
 // connection a reading goroutine instead.
-func newPoller(ready func(*conn)) (*poller, error) {
+func newPoller(ready func(*Conn)) (*poller, error) {
 	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("epoll_create1: %w", err)
@@ -55,7 +55,7 @@ func newPoller(ready func(*conn)) (*poller, error) {
 		ep.Close()
 		return nil, fmt.Errorf("epoll: %w", err)
 	}
-	p := &poller{ep: ep, raw: raw, ready: ready, events: make([]unix.EpollEvent, 256), conns: make(map[uint64]*conn)}
+	p := &poller{ep: ep, raw: raw, ready: ready, events: make([]unix.EpollEvent, 256), conns: make(map[uint64]*Conn)}
 	go p.run()
 	return p, nil
 }
@@ -93,7 +93,7 @@ func (p *poller) dispatch(events []unix.EpollEvent) {
 }
 
 // add registers c, armed. An event follows at once if data is waiting.
-func (p *poller) add(c *conn) error {
+func (p *poller) add(c *Conn) error {
 	p.mu.Lock()
 	p.conns[c.id] = c
 	p.mu.Unlock()
@@ -106,17 +106,17 @@ func (p *poller) add(c *conn) error {
 
 // arm re-arms c after its reader has read everything that had arrived. If
 // more came meanwhile, the event follows at once: epoll re-checks on arming.
-func (p *poller) arm(c *conn) error {
+func (p *poller) arm(c *Conn) error {
 	return p.ctl(c, unix.EPOLL_CTL_MOD)
 }
 
 // remove unregisters c; its descriptor must still be open.
-func (p *poller) remove(c *conn) {
+func (p *poller) remove(c *Conn) {
 	_ = p.ctl(c, unix.EPOLL_CTL_DEL)
 	p.forget(c)
 }
 
-func (p *poller) forget(c *conn) {
+func (p *poller) forget(c *Conn) {
 	p.mu.Lock()
 	delete(p.conns, c.id)
 	p.mu.Unlock()
@@ -125,14 +125,14 @@ func (p *poller) forget(c *conn) {
 // ctl applies op to c's socket. Both descriptors are used only inside
 // Control, where they cannot be closed and reused underneath (and os.File's
 // Fd would make the epoll descriptor blocking).
-func (p *poller) ctl(c *conn, op int) error {
-	if c.net.raw == nil {
+func (p *poller) ctl(c *Conn, op int) error {
+	if c.raw == nil {
 		return errors.ErrUnsupported
 	}
 	ev := unix.EpollEvent{Events: pollEvents, Fd: int32(uint32(c.id)), Pad: int32(uint32(c.id >> 32))}
 	var err error
 	perr := p.raw.Control(func(epfd uintptr) {
-		cerr := c.net.raw.Control(func(fd uintptr) {
+		cerr := c.raw.Control(func(fd uintptr) {
 			err = unix.EpollCtl(int(epfd), op, int(fd), &ev)
 		})
 		err = errors.Join(cerr, err)
@@ -141,7 +141,7 @@ func (p *poller) ctl(c *conn, op int) error {
 }
 
 // close stops the poller's goroutine. Connections still registered get no
-// more events; the server closes them on its own.
+// more events; their owner closes them.
 func (p *poller) close() error {
 	return p.ep.Close()
 }

@@ -1,13 +1,16 @@
-package server
+package transport
 
 import (
+	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // keepAlive is a connection's keep-alive timer: every PingInterval the
 // connection pings its peer, and gives up on a peer that has answered no
-// ping for PongWait (conn.keepAliveTick). It is a runtime timer, not a
+// ping for PongWait (Conn.keepAliveTick). It is a runtime timer, not a
 // goroutine, and it stands in for a read deadline, which only works while
 // a goroutine waits in Read: under the poller, an idle connection has none.
 type keepAlive struct {
@@ -64,8 +67,8 @@ func (k *keepAlive) stop() {
 // keepAliveTick pings, or gives up on a peer silent for PongWait. The next
 // tick comes after PingInterval, or sooner if PongWait runs out first, so a
 // dead peer is noticed when PongWait is up, not at the next ping.
-func (c *conn) keepAliveTick() {
-	cfg := &c.srv.cfg
+func (c *Conn) keepAliveTick() {
+	cfg := &c.t.cfg
 	left, running := c.keepAlive.left(cfg.Clock(), cfg.PongWait)
 	switch {
 	case !running:
@@ -75,4 +78,13 @@ func (c *conn) keepAliveTick() {
 		c.sendPing()
 		c.keepAlive.rearm(min(cfg.PingInterval, left))
 	}
+}
+
+// pingTimeout ends a peer that answered no ping for PongWait: it gets a
+// close frame (1000) if it still reads, but no lingering, since it is
+// most likely gone.
+func (c *Conn) pingTimeout() {
+	c.log(slog.LevelDebug, "no pong", "wait", c.t.cfg.PongWait)
+	c.Close(websocket.CloseNormalClosure, "")
+	c.net.stopReading()
 }
