@@ -87,8 +87,10 @@ func (q quieter) WithGroup(name string) slog.Handler    { return quieter{q.Handl
 // replacing any session the user had, and returns the user actor's PID. It
 // returns once the session has been sent its Welcome. It blocks the calling
 // goroutine for one round trip, so it is for the edge, never for an actor.
-// The session cannot be ended by a revocation: it is ConnectWithToken
-// without a token.
+// It is ConnectWithToken without a token id: a session opened with a
+// credential nothing revokes one by one (version 1's name, a JWT), which
+// only a Revoke of every token of the user (ALL, or ALL_BUT another) ends,
+// as auth.Revocation.Covers has it.
 func (c *Chat) Connect(user string, session *actor.PID) (*actor.PID, error) {
 	return c.ConnectWithToken(user, "", session)
 }
