@@ -14,7 +14,7 @@ import (
 // whichever incarnation is running; nothing else touches it.
 type userCell struct {
 	session *actor.PID // the current session, nil while offline
-	token   string     // the id of the token session was opened with; "": not revocable (user_revoke.go)
+	token   string     // the id of the token session was opened with, or "" (user_revoke.go)
 	live    bool       // session has its Welcome: deliveries may go to it
 	joining *actor.PID // who asked to Connect, answered once the room Joined
 	seq     uint64     // last delivery seq handed out, across sessions

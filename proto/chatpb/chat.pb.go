@@ -382,9 +382,9 @@ type Connect struct {
 	User    string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"` // a valid, folded name
 	Session *actor.PID             `protobuf:"bytes,2,opt,name=session,proto3" json:"session,omitempty"`
 	// The id of the token the session was opened with, so that revoking the
-	// token ends the session (Revoke); empty for credentials that cannot be
-	// revoked. The auth store keeps the tokens; the user actor keeps only
-	// this id, for as long as the session lasts.
+	// token ends the session (Revoke); empty for credentials that are not
+	// revoked one by one. The auth store keeps the tokens; the user actor
+	// keeps only this id, for as long as the session lasts.
 	TokenId       string `protobuf:"bytes,3,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
