@@ -87,9 +87,19 @@ func (q quieter) WithGroup(name string) slog.Handler    { return quieter{q.Handl
 // replacing any session the user had, and returns the user actor's PID. It
 // returns once the session has been sent its Welcome. It blocks the calling
 // goroutine for one round trip, so it is for the edge, never for an actor.
+// It is ConnectWithToken without a token id: a session opened with a
+// credential nothing revokes one by one (version 1's name, a JWT), which
+// only a Revoke of every token of the user (ALL, or ALL_BUT another) ends,
+// as auth.Revocation.Covers has it.
 func (c *Chat) Connect(user string, session *actor.PID) (*actor.PID, error) {
+	return c.ConnectWithToken(user, "", session)
+}
+
+// ConnectWithToken is Connect for a session opened with the token whose id
+// is tokenID: a Revoke that covers the token ends the session (Revoke).
+func (c *Chat) ConnectWithToken(user, tokenID string, session *actor.PID) (*actor.PID, error) {
 	res, err := c.system.Root.RequestFuture(c.deps.registry,
-		&chatpb.Connect{User: user, Session: session}, c.deps.cfg.AskTimeout).Result()
+		&chatpb.Connect{User: user, Session: session, TokenId: tokenID}, c.deps.cfg.AskTimeout).Result()
 	if err != nil {
 		// The attach may still happen after the timeout; the registry
 		// delivers this after it, so the user actor lets go again.
@@ -101,6 +111,17 @@ func (c *Chat) Connect(user string, session *actor.PID) (*actor.PID, error) {
 		return nil, fmt.Errorf("actors: connecting %q: unexpected answer %T", user, res)
 	}
 	return conn.User, nil
+}
+
+// Revoke ends the user's session if it was opened with a token the
+// revocation covers (scope and tokenID as in chatpb.Revoke): the client
+// gets credentials_revoked and close 4003. It does not wait, so it may be
+// called from anywhere, auth's revocation callback included, and it starts
+// no actor: a user without a running one has no session to end. Call it
+// once the revocation is durable, so that a session attached after it can
+// find out by verifying its token again (see ConnectWithToken's callers).
+func (c *Chat) Revoke(user string, scope chatpb.RevokeScope, tokenID string) {
+	c.system.Root.Send(c.deps.registry, &chatpb.Revoke{User: user, Scope: scope, TokenId: tokenID})
 }
 
 // InboxDepth returns how many private messages wait (queued, or written

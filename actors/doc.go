@@ -10,7 +10,8 @@
 // and its supervision of user actors, user*.go the user actor (user.go its
 // lifecycle and sessions, user_send.go what the user sends, user_inbox.go
 // what the user receives, user_keys.go idempotency keys, user_ratelimit.go
-// the rate limit, user_passivate.go how an idle one stops), room*.go the
+// the rate limit, user_passivate.go how an idle one stops, user_revoke.go
+// how a revoked token ends its session), room*.go the
 // public room and its roster. chat.go starts the system; config.go, ids.go
 // and dispatcher.go serve every actor.
 //
@@ -47,6 +48,18 @@
 //   - room (one, "room"): the online members and the recent public
 //     messages. The single place where public messages are ordered and
 //     stamped, so every member sees one order.
+//
+// # Revocation
+//
+// The edge attaches a session with the id of the token it was opened with
+// (Chat.ConnectWithToken), and the user actor keeps that id while the
+// session lasts. Chat.Revoke sends the registry a Revoke, which it forwards
+// to the user's running actor only: a user without one has no session,
+// and none is started for the news. The actor ends its session when the
+// Revoke covers the session's token (user_revoke.go). The actors hold no
+// record of revocations; the auth store does, and the edge, which checks
+// a session's token again once attached, covers a revocation that arrived
+// before the session did (server/doc.go, "Revocation").
 //
 // # Concurrency contract
 //

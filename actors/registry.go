@@ -50,6 +50,8 @@ func (r *registry) Receive(ctx actor.Context) {
 		r.route(ctx, m)
 	case *chatpb.Disconnect:
 		r.disconnect(ctx, m)
+	case *chatpb.Revoke:
+		r.revoke(ctx, m)
 	case *chatpb.Passivate:
 		r.passivate(ctx, m)
 	case *chatpb.Stay:
@@ -73,6 +75,15 @@ func (r *registry) route(ctx actor.Context, m *chatpb.Route) {
 // nothing to undo (an actor that passivated had no session), and spawning
 // one would only cost.
 func (r *registry) disconnect(ctx actor.Context, m *chatpb.Disconnect) {
+	_, live := r.users[m.User]
+	if _, waits := r.holding[m.User]; live || waits {
+		r.forward(ctx, m.User)
+	}
+}
+
+// revoke hands a Revoke to the user's actor. Without one the user has no
+// session to end, and a fresh actor would have none either.
+func (r *registry) revoke(ctx actor.Context, m *chatpb.Revoke) {
 	_, live := r.users[m.User]
 	if _, waits := r.holding[m.User]; live || waits {
 		r.forward(ctx, m.User)

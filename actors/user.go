@@ -14,6 +14,7 @@ import (
 // whichever incarnation is running; nothing else touches it.
 type userCell struct {
 	session *actor.PID // the current session, nil while offline
+	token   string     // the id of the token session was opened with, or "" (user_revoke.go)
 	live    bool       // session has its Welcome: deliveries may go to it
 	joining *actor.PID // who asked to Connect, answered once the room Joined
 	seq     uint64     // last delivery seq handed out, across sessions
@@ -117,6 +118,8 @@ func (u *user) Receive(ctx actor.Context) {
 		u.confirm(ctx, m)
 	case *chatpb.Holding:
 		u.holding(ctx)
+	case *chatpb.Revoke:
+		u.revoke(ctx, m)
 	case *userAdded:
 		u.userAdded(m)
 	}
@@ -213,6 +216,7 @@ func (u *user) connect(ctx actor.Context, m *chatpb.Connect) {
 		})
 	}
 	u.cell.session, u.cell.live, u.cell.joining = m.Session, false, ctx.Sender()
+	u.cell.token = m.TokenId
 	u.disarmIdle()
 	u.becomeKnown(ctx)
 	ctx.Request(u.deps.room, &chatpb.Join{User: u.name, Session: m.Session})

@@ -35,7 +35,7 @@ func AdminHandler(svc *auth.Service, logger *slog.Logger) http.Handler {
 	mux.Handle("POST /accounts/{name}/disable", a.serve(a.adminDo(svc.Disable)))
 	mux.Handle("POST /accounts/{name}/enable", a.serve(a.adminDo(svc.Enable)))
 	mux.Handle("POST /accounts/{name}/revoke", a.serve(a.adminDo(svc.RevokeAll)))
-	return mux
+	return quietPanics(mux, logger) // a panic's value could quote a password
 }
 
 // AdminList is the admin socket's list of accounts, by name.

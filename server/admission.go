@@ -43,6 +43,9 @@ func (s *Server) refuse(w http.ResponseWriter, status int, label, reason string)
 	s.cfg.Logger.Info("connection refused", "status", status, "reason", reason)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="chat"`) // as HTTP asks of a 401
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(reason + "\n"))
 }

@@ -30,28 +30,35 @@ var tokenPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
 
 // apiEnv is a running server in accounts mode.
 type apiEnv struct {
+	*env
 	url string // http://127.0.0.1:PORT
 	svc *auth.Service
 }
 
-// startAccounts starts a server in accounts mode: a memory store shared by
-// the actors and the accounts service, cheap hashing, and whatever adjust
-// changes in the service's configuration.
-func startAccounts(t *testing.T, adjust ...func(*auth.Config)) *apiEnv {
+// startAccounts starts a server in accounts mode, wired as cmd/chatd wires
+// it: a memory store shared by the actors and the accounts service, whose
+// revocations go to the actors, with cheap hashing and whatever adjust
+// changes in the service's configuration. opts adjust the server.
+func startAccounts(t *testing.T, adjust func(*auth.Config), opts ...option) *apiEnv {
 	t.Helper()
 	st := store.NewMemory(store.Config{})
-	cfg := auth.Config{Store: st, Params: cheapHash, Logger: testLogger()}
-	for _, a := range adjust {
-		a(&cfg)
-	}
-	svc, err := auth.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := startServer(t,
+	var svc *auth.Service
+	opts = append([]option{
 		withActors(func(c *actors.Config) { c.Store = st }),
-		withServer(func(c *server.Config) { c.Accounts = svc }))
-	return &apiEnv{url: e.hs.URL, svc: svc}
+		withChat(func(chat *actors.Chat, c *server.Config) {
+			cfg := auth.Config{Store: st, Params: cheapHash, Logger: c.Logger, OnRevoke: server.RevokeSessions(chat)}
+			if adjust != nil {
+				adjust(&cfg)
+			}
+			var err error
+			if svc, err = auth.New(cfg); err != nil {
+				t.Fatal(err)
+			}
+			c.Accounts = svc
+		}),
+	}, opts...)
+	e := startServer(t, opts...)
+	return &apiEnv{env: e, url: e.hs.URL, svc: svc}
 }
 
 // answer is one HTTP answer, its JSON body decoded.
@@ -165,7 +172,7 @@ func bearerHeader(token string) []string { return []string{"Authorization", "Bea
 
 func TestAPIRegister(t *testing.T) {
 	t.Parallel()
-	e := startAccounts(t)
+	e := startAccounts(t, nil)
 	before := time.Now()
 	a := e.postJSON(t, "/api/register", creds("Alice", "correct horse"))
 	token := wantGrant(t, "register", a, http.StatusCreated, "alice")
@@ -181,7 +188,7 @@ func TestAPIRegister(t *testing.T) {
 
 func TestAPIBadRequests(t *testing.T) {
 	t.Parallel()
-	e := startAccounts(t)
+	e := startAccounts(t, nil)
 	e.register(t, "alice", "correct horse")
 	for _, path := range []string{"/api/register", "/api/login"} {
 		for _, body := range []string{
@@ -222,7 +229,7 @@ func TestAPIBadRequests(t *testing.T) {
 
 func TestAPIRegisterRefusals(t *testing.T) {
 	t.Parallel()
-	e := startAccounts(t)
+	e := startAccounts(t, nil)
 	e.register(t, "alice", "correct horse")
 	cases := []struct {
 		name, password string
@@ -250,7 +257,7 @@ func TestAPIRegisterRefusals(t *testing.T) {
 
 func TestAPILogin(t *testing.T) {
 	t.Parallel()
-	e := startAccounts(t)
+	e := startAccounts(t, nil)
 	first := e.register(t, "alice", "correct horse")
 	if second := e.login(t, "ALICE", "correct horse"); second == first {
 		t.Fatal("login returned the registration's token")
@@ -271,7 +278,7 @@ func TestAPILogin(t *testing.T) {
 
 func TestAPIRateLimited(t *testing.T) {
 	t.Parallel()
-	e := startAccounts(t) // 30 attempts a minute from one address
+	e := startAccounts(t, nil) // 30 attempts a minute from one address
 	e.register(t, "alice", "correct horse")
 	for i := range 29 {
 		wantAnswer(t, "attempt "+strconv.Itoa(i+2), e.postJSON(t, "/api/login", creds("nobody"+strconv.Itoa(i), "wrong horse")), http.StatusUnauthorized, "bad_credentials")
@@ -301,7 +308,7 @@ func TestAPIRateLimitedPerName(t *testing.T) {
 
 func TestAPILogout(t *testing.T) {
 	t.Parallel()
-	e := startAccounts(t)
+	e := startAccounts(t, nil)
 	token := e.register(t, "alice", "correct horse")
 	other := e.login(t, "alice", "correct horse")
 	for what, h := range map[string][]string{
@@ -328,7 +335,7 @@ func TestAPILogout(t *testing.T) {
 
 func TestAPIPassword(t *testing.T) {
 	t.Parallel()
-	e := startAccounts(t)
+	e := startAccounts(t, nil)
 	token := e.register(t, "alice", "correct horse")
 	other := e.login(t, "alice", "correct horse")
 	change := func(old, next string) string {
@@ -348,6 +355,40 @@ func TestAPIPassword(t *testing.T) {
 	wantAnswer(t, "the old password", e.postJSON(t, "/api/login", creds("alice", "correct horse")), http.StatusUnauthorized, "bad_credentials")
 	e.login(t, "alice", "new password")
 	wantAnswer(t, "the changing token still works", e.call(t, http.MethodPost, "/api/logout", "", bearerHeader(token)...), http.StatusNoContent, "")
+}
+
+// TestAPIPasswordRateLimited: a wrong old password counts as a failed
+// login of the name, so that a stolen token cannot guess the password
+// without end.
+func TestAPIPasswordRateLimited(t *testing.T) {
+	t.Parallel()
+	e := startAccounts(t, func(c *auth.Config) { c.IPAttempts = auth.NoLimit })
+	token := e.register(t, "alice", "correct horse")
+	body := func(old string) string { return `{"password":"` + old + `","new_password":"new password"}` }
+	for i := range auth.DefaultNameFailures {
+		a := e.postJSON(t, "/api/password", body("wrong horse"), bearerHeader(token)...)
+		wantAnswer(t, "wrong old password "+strconv.Itoa(i+1), a, http.StatusUnauthorized, "bad_credentials")
+	}
+	a := e.postJSON(t, "/api/password", body("correct horse"), bearerHeader(token)...)
+	wantAnswer(t, "the right old password past the failures", a, http.StatusTooManyRequests, "rate_limited")
+	if a.header.Get("Retry-After") == "" {
+		t.Fatalf("429 without Retry-After: %v", a.header)
+	}
+}
+
+// TestAPITokenOnlyInTheHeader: the token parameter is for the WebSocket
+// upgrade only; the API wants the header.
+func TestAPITokenOnlyInTheHeader(t *testing.T) {
+	t.Parallel()
+	e := startAccounts(t, nil)
+	token := e.register(t, "alice", "correct horse")
+	a := e.call(t, http.MethodPost, "/api/logout?token="+token, "")
+	wantAnswer(t, "logout with the token in the query", a, http.StatusUnauthorized, "bad_credentials")
+	a = e.postJSON(t, "/api/password?token="+token, `{"password":"correct horse","new_password":"new password"}`)
+	wantAnswer(t, "password with the token in the query", a, http.StatusUnauthorized, "bad_credentials")
+	if _, err := e.svc.Verify(token); err != nil {
+		t.Fatalf("the token no longer verifies: %v", err)
+	}
 }
 
 func TestAPIAbsentWithoutAccounts(t *testing.T) {

@@ -56,6 +56,12 @@ type Config struct {
 	// the `accounts` auth mode. nil answers those paths 404 (the `jwt`
 	// and `none` modes).
 	Accounts *auth.Service
+	// Verifier checks the token every WebSocket upgrade must present
+	// (protocol version 2, credentials.go): a JWT verifier in the `jwt`
+	// mode. Default: Accounts when it is set (the `accounts` mode), else
+	// none, which is the `none` mode: version 1, where the user parameter
+	// is trusted as is.
+	Verifier auth.Verifier
 }
 
 func (c Config) withDefaults() Config {
@@ -64,6 +70,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now
+	}
+	if c.Verifier == nil && c.Accounts != nil {
+		c.Verifier = c.Accounts
 	}
 	orDefault(&c.MaxMessage, transport.DefaultMaxMessage)
 	orDefault(&c.MaxText, wire.DefaultMaxText)

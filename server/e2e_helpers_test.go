@@ -8,6 +8,7 @@ package server_test
 import (
 	"context"
 	"io"
+	"log"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -51,8 +52,10 @@ type env struct {
 
 // config is what startServer's options adjust.
 type config struct {
-	actors actors.Config
-	server server.Config
+	actors   actors.Config
+	server   server.Config
+	withChat []func(*actors.Chat, *server.Config) // run once the actors have started
+	errorLog *log.Logger                          // net/http's own log; nil: the standard logger
 }
 
 // option adjusts a test server's configuration.
@@ -63,6 +66,22 @@ func withActors(f func(*actors.Config)) option { return func(c *config) { f(&c.a
 
 // withServer adjusts the edge's configuration.
 func withServer(f func(*server.Config)) option { return func(c *config) { f(&c.server) } }
+
+// withChat adjusts the edge's configuration with the running actors at
+// hand, as cmd/chatd does to wire the accounts service's revocations.
+func withChat(f func(*actors.Chat, *server.Config)) option {
+	return func(c *config) { c.withChat = append(c.withChat, f) }
+}
+
+// withLogs sends every log of the server (the actors', the edge's and
+// net/http's own) to w, at debug level.
+func withLogs(w io.Writer) option {
+	return func(c *config) {
+		l := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		c.actors.Logger, c.server.Logger = l, l
+		c.errorLog = log.New(w, "", 0)
+	}
+}
 
 // noRateLimit turns the per-user rate limit off, for tests that send many
 // messages on purpose.
@@ -90,9 +109,14 @@ func startServer(t *testing.T, opts ...option) *env {
 	if err != nil {
 		t.Fatalf("starting actors: %v", err)
 	}
+	for _, f := range cfg.withChat {
+		f(chat, &cfg.server)
+	}
 	reg := prometheus.NewRegistry()
 	srv := server.New(cfg.server, chat, server.NewMetrics(reg))
-	hs := httptest.NewServer(srv.Routes(srv.OpsHandler(nil)))
+	hs := httptest.NewUnstartedServer(srv.Routes(srv.OpsHandler(nil)))
+	hs.Config.ErrorLog = cfg.errorLog
+	hs.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 		defer cancel()

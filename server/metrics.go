@@ -15,7 +15,7 @@ import (
 // is bounded.
 type Metrics struct {
 	connsOpen     prometheus.Gauge
-	refused       *prometheus.CounterVec // by reason
+	refused       *prometheus.CounterVec // by reason: the labels of credentials.go's refusals and admission.go's
 	closes        *prometheus.CounterVec // by close reason
 	framesIn      prometheus.Counter
 	framesOut     prometheus.Counter

@@ -5,7 +5,8 @@ import "net/http"
 // Routes returns the server's HTTP handler: the WebSocket endpoint /chat
 // and, when ops is non-nil, the operations endpoints it serves (health,
 // readiness, metrics; see OpsHandler). cmd/chatd may serve ops on a
-// separate address instead.
+// separate address instead. A panic in any of them is logged without its
+// value, which could quote a token (panics.go).
 func (s *Server) Routes(ops http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/chat", s)
@@ -13,7 +14,7 @@ func (s *Server) Routes(ops http.Handler) http.Handler {
 	if ops != nil {
 		mux.Handle("/", ops)
 	}
-	return mux
+	return quietPanics(mux, s.cfg.Logger)
 }
 
 // OpsHandler serves /healthz (the process is up), /readyz (the actor system

@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorchat/chat/actors"
 	"github.com/actorchat/chat/proto/chatpb"
-	"github.com/actorchat/chat/proto/wire"
 	"github.com/actorchat/chat/server/transport"
 )
 
@@ -53,11 +51,13 @@ func New(cfg Config, chat *actors.Chat, metrics *Metrics) *Server {
 	return s
 }
 
-// ServeHTTP serves the WebSocket endpoint, /chat.
+// ServeHTTP serves the WebSocket endpoint, /chat: who the request speaks
+// for is settled first (credentials.go), then whether there is room for it
+// (admission.go), and only then is it upgraded.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	name, reason := userName(r.URL)
-	if reason != "" {
-		s.refuse(w, http.StatusBadRequest, "bad_name", reason)
+	cred, no := s.identify(r)
+	if no != nil {
+		s.refuse(w, no.status, no.label, no.reason)
 		return
 	}
 	ip := clientIP(r)
@@ -74,7 +74,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// and this handler returns, so that net/http lets go of its request,
 	// buffers and deep stack (measured at 5,000 idle connections: 15 KiB
 	// of each one's memory).
-	s.attach(tc, name, ip)
+	s.attach(tc, cred, ip)
 }
 
 // Shutdown stops accepting connections, closes every open one with 1001
@@ -151,26 +151,6 @@ func (s *Server) checkDrained() {
 
 func (s *Server) system() *actor.ActorSystem { return s.chat.System() }
 func (s *Server) root() *actor.RootContext   { return s.chat.System().Root }
-
-// userName reads the one user name from the query. A missing, repeated or
-// invalid name is refused with a one-line reason.
-func userName(u *url.URL) (name, reason string) {
-	q, err := url.ParseQuery(u.RawQuery)
-	if err != nil {
-		return "", "malformed query string"
-	}
-	switch v := q["user"]; len(v) {
-	case 0:
-		return "", "missing user name: connect to /chat?user=NAME"
-	case 1:
-		if name, ok := wire.FoldName(v[0]); ok {
-			return name, ""
-		}
-		return "", "invalid user name: 1 to 32 of a-z 0-9 _ . -, starting with a letter, digit or _"
-	default:
-		return "", "repeated user parameter: give one user name"
-	}
-}
 
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

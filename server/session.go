@@ -43,20 +43,24 @@ type link interface {
 }
 
 // attach registers an upgraded connection as a session, attaches it to
-// its user and starts reading. When either fails the connection is closed
-// (1001 while shutting down, else 1011), and still read until it ends, so
-// that its close frame reaches the client.
-func (s *Server) attach(tc *transport.Conn, name, ip string) {
+// the user its credential names, checks a revocable token once more
+// (recheck) and starts reading. When any of that fails the connection is
+// closed (1001 while shutting down, 4003 for a token revoked meanwhile,
+// else 1011), and still read until it ends, so that its close frame
+// reaches the client.
+func (s *Server) attach(tc *transport.Conn, cred credential, ip string) {
+	name := cred.User
 	ss := &session{srv: s, tc: tc, user: name, remote: ip}
 	ss.self, _ = s.system().ProcessRegistry.Add(ss, "session/"+name+"/"+strconv.FormatUint(tc.ID(), 36))
 	if !s.track(ss) {
 		ss.end(chatpb.CloseReason_CLOSE_REASON_SHUTDOWN, nil)
-	} else if userPID, err := s.chat.Connect(name, ss.self); err != nil {
+	} else if userPID, err := s.chat.ConnectWithToken(name, cred.TokenID, ss.self); err != nil {
 		ss.log(slog.LevelError, "attaching a connection", "err", err)
 		ss.end(chatpb.CloseReason_CLOSE_REASON_INTERNAL, nil)
 	} else {
 		ss.userPID = userPID
 		ss.log(slog.LevelDebug, "connection opened")
+		s.recheck(ss, cred)
 	}
 	tc.Start(name, ss)
 }

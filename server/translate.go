@@ -44,6 +44,7 @@ var errorCodes = [...]struct {
 	{chatpb.ErrorCode_ERROR_CODE_RATE_LIMITED, wire.CodeRateLimited},
 	{chatpb.ErrorCode_ERROR_CODE_SESSION_REPLACED, wire.CodeSessionReplaced},
 	{chatpb.ErrorCode_ERROR_CODE_INTERNAL, wire.CodeInternal},
+	{chatpb.ErrorCode_ERROR_CODE_CREDENTIALS_REVOKED, wire.CodeCredentialsRevoked},
 }
 
 // wireCode is the protocol's error code for an actor's. An unspecified or
@@ -83,6 +84,7 @@ var closeReasons = [...]struct {
 	{chatpb.CloseReason_CLOSE_REASON_REPLACED, wire.CloseReplaced, "session replaced"},
 	{chatpb.CloseReason_CLOSE_REASON_SLOW_CONSUMER, wire.CloseSlowConsumer, "client too slow"},
 	{chatpb.CloseReason_CLOSE_REASON_INTERNAL, wire.CloseInternal, "internal error"},
+	{chatpb.CloseReason_CLOSE_REASON_CREDENTIALS_REVOKED, wire.CloseCredentialsRevoked, "credentials revoked"},
 }
 
 // closeCode returns the close code and text for a reason. An unspecified or

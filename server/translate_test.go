@@ -71,14 +71,15 @@ func TestRequestTranslationOfDecodedFrames(t *testing.T) {
 func TestErrorCodesTranslateBothWays(t *testing.T) {
 	t.Parallel()
 	want := map[chatpb.ErrorCode]string{
-		chatpb.ErrorCode_ERROR_CODE_BAD_REQUEST:      "bad_request",
-		chatpb.ErrorCode_ERROR_CODE_UNKNOWN_COMMAND:  "unknown_command",
-		chatpb.ErrorCode_ERROR_CODE_INVALID_TEXT:     "invalid_text",
-		chatpb.ErrorCode_ERROR_CODE_UNKNOWN_USER:     "unknown_user",
-		chatpb.ErrorCode_ERROR_CODE_QUEUE_FULL:       "queue_full",
-		chatpb.ErrorCode_ERROR_CODE_RATE_LIMITED:     "rate_limited",
-		chatpb.ErrorCode_ERROR_CODE_SESSION_REPLACED: "session_replaced",
-		chatpb.ErrorCode_ERROR_CODE_INTERNAL:         "internal",
+		chatpb.ErrorCode_ERROR_CODE_BAD_REQUEST:         "bad_request",
+		chatpb.ErrorCode_ERROR_CODE_UNKNOWN_COMMAND:     "unknown_command",
+		chatpb.ErrorCode_ERROR_CODE_INVALID_TEXT:        "invalid_text",
+		chatpb.ErrorCode_ERROR_CODE_UNKNOWN_USER:        "unknown_user",
+		chatpb.ErrorCode_ERROR_CODE_QUEUE_FULL:          "queue_full",
+		chatpb.ErrorCode_ERROR_CODE_RATE_LIMITED:        "rate_limited",
+		chatpb.ErrorCode_ERROR_CODE_SESSION_REPLACED:    "session_replaced",
+		chatpb.ErrorCode_ERROR_CODE_INTERNAL:            "internal",
+		chatpb.ErrorCode_ERROR_CODE_CREDENTIALS_REVOKED: "credentials_revoked",
 	}
 	for v := range chatpb.ErrorCode_name {
 		c := chatpb.ErrorCode(v)
@@ -112,15 +113,16 @@ func TestErrorCodesTranslateBothWays(t *testing.T) {
 func TestCloseReasonsTranslate(t *testing.T) {
 	t.Parallel()
 	want := map[chatpb.CloseReason]int{
-		chatpb.CloseReason_CLOSE_REASON_NORMAL:        1000,
-		chatpb.CloseReason_CLOSE_REASON_SHUTDOWN:      1001,
-		chatpb.CloseReason_CLOSE_REASON_BINARY_FRAME:  1003,
-		chatpb.CloseReason_CLOSE_REASON_INVALID_UTF8:  1007,
-		chatpb.CloseReason_CLOSE_REASON_POLICY:        1008,
-		chatpb.CloseReason_CLOSE_REASON_TOO_LARGE:     1009,
-		chatpb.CloseReason_CLOSE_REASON_REPLACED:      4000,
-		chatpb.CloseReason_CLOSE_REASON_SLOW_CONSUMER: 4001,
-		chatpb.CloseReason_CLOSE_REASON_INTERNAL:      1011,
+		chatpb.CloseReason_CLOSE_REASON_NORMAL:              1000,
+		chatpb.CloseReason_CLOSE_REASON_SHUTDOWN:            1001,
+		chatpb.CloseReason_CLOSE_REASON_BINARY_FRAME:        1003,
+		chatpb.CloseReason_CLOSE_REASON_INVALID_UTF8:        1007,
+		chatpb.CloseReason_CLOSE_REASON_POLICY:              1008,
+		chatpb.CloseReason_CLOSE_REASON_TOO_LARGE:           1009,
+		chatpb.CloseReason_CLOSE_REASON_REPLACED:            4000,
+		chatpb.CloseReason_CLOSE_REASON_SLOW_CONSUMER:       4001,
+		chatpb.CloseReason_CLOSE_REASON_INTERNAL:            1011,
+		chatpb.CloseReason_CLOSE_REASON_CREDENTIALS_REVOKED: 4003,
 	}
 	if len(want) != len(chatpb.CloseReason_name)-1 {
 		t.Errorf("a close reason has no expected code; add it here and to closeReasons")
@@ -180,6 +182,9 @@ var eventCases = []struct {
 	{"end session with a code", &chatpb.EndSession{Reason: chatpb.CloseReason_CLOSE_REASON_REPLACED,
 		Code: chatpb.ErrorCode_ERROR_CODE_SESSION_REPLACED, Message: "replaced"},
 		`{"type":"error","code":"session_replaced","message":"replaced"}`},
+	{"end of a revoked session", &chatpb.EndSession{Reason: chatpb.CloseReason_CLOSE_REASON_CREDENTIALS_REVOKED,
+		Code: chatpb.ErrorCode_ERROR_CODE_CREDENTIALS_REVOKED, Message: "revoked"},
+		`{"type":"error","code":"credentials_revoked","message":"revoked"}`},
 }
 
 func TestAppendEvent(t *testing.T) {

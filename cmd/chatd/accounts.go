@@ -8,24 +8,42 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/actorchat/chat/actors"
 	"github.com/actorchat/chat/actors/store"
 	"github.com/actorchat/chat/auth"
 	"github.com/actorchat/chat/server"
 )
 
-// newAccounts returns the accounts service over st in the accounts mode,
-// and nil in the others (their start is logged here: none is version 1,
-// which trusts any name).
-func newAccounts(o options, st store.Store, logger *slog.Logger, reg prometheus.Registerer) (*auth.Service, error) {
+// newAuth returns what -auth asks for: in the accounts mode the accounts
+// service, which verifies the tokens it issues and reports revocations to
+// chat's actors, so that the connections opened with a revoked token are
+// closed at once; in the jwt mode a JWT verifier; in the none mode neither,
+// with a warning (version 1 trusts any name). The server takes the
+// verifier; nil is the none mode.
+func newAuth(o options, st store.Store, chat *actors.Chat, logger *slog.Logger, reg prometheus.Registerer) (*auth.Service, auth.Verifier, error) {
 	switch o.auth.mode {
 	case "none":
 		logger.Warn("auth: none: the user query parameter is trusted as is, so anyone may speak as anyone; " +
 			"for local trials and tests only")
-		return nil, nil
+		return nil, nil, nil
 	case "jwt":
-		logger.Info("auth: jwt: the accounts API and the admin socket are off")
-		return nil, nil
+		v, err := jwtVerifier(o, time.Now)
+		if err != nil {
+			return nil, nil, err
+		}
+		logger.Info("auth: jwt: the accounts API and the admin socket are off", "audience", o.jwtAudience)
+		return nil, v, nil
 	}
+	svc, err := newAccounts(o, st, logger, reg, server.RevokeSessions(chat))
+	if err != nil {
+		return nil, nil, err
+	}
+	return svc, svc, nil
+}
+
+// newAccounts returns the accounts service over st, telling onRevoke of
+// every revocation.
+func newAccounts(o options, st store.Store, logger *slog.Logger, reg prometheus.Registerer, onRevoke func(auth.Revocation)) (*auth.Service, error) {
 	accts, ok := st.(store.Accounts)
 	if !ok {
 		return nil, errors.New("auth: the store keeps no accounts")
@@ -37,6 +55,7 @@ func newAccounts(o options, st store.Store, logger *slog.Logger, reg prometheus.
 	svc, err := auth.New(auth.Config{
 		Store: accts, Logger: logger, TokenTTL: o.auth.tokenTTL,
 		RegistrationClosed: o.auth.registration == "closed", IPAttempts: rate,
+		OnRevoke: onRevoke,
 	})
 	if err != nil {
 		return nil, err

@@ -102,6 +102,8 @@ func (o options) validate() error {
 		return fmt.Errorf("-jwt-secret-file and -jwt-public-key exclude each other: give one")
 	case o.jwtAudience != "" && o.jwtSecretFile == "" && o.jwtPublicKey == "":
 		return fmt.Errorf("-jwt-audience needs -jwt-secret-file or -jwt-public-key")
+	case (o.jwtSecretFile != "" || o.jwtPublicKey != "") != (o.auth.mode == "jwt"):
+		return fmt.Errorf("-jwt-secret-file or -jwt-public-key go with -auth jwt, and -auth jwt needs one of them")
 	}
 	return o.auth.validate()
 }

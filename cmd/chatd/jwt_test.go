@@ -24,6 +24,9 @@ func TestJWTOptionsRefused(t *testing.T) {
 		{[]string{"-jwt-secret-file", "s", "-jwt-public-key", "k.pem"}, nil, "exclude each other"},
 		{nil, map[string]string{"CHAT_JWT_SECRET_FILE": "s", "CHAT_JWT_PUBLIC_KEY": "k.pem"}, "exclude each other"},
 		{[]string{"-jwt-audience", "chat"}, nil, "-jwt-audience needs"},
+		{[]string{"-auth", "jwt"}, nil, "-auth jwt needs"},
+		{[]string{"-jwt-secret-file", "s"}, nil, "go with -auth jwt"},
+		{[]string{"-auth", "none", "-jwt-public-key", "k.pem"}, nil, "go with -auth jwt"},
 	} {
 		_, err := parseOptions(c.args, env(c.env), &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -41,7 +44,7 @@ func TestJWTVerifierFromOptions(t *testing.T) {
 	if err := os.WriteFile(path, secret, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	o, err := parseOptions(nil, env(map[string]string{"CHAT_JWT_SECRET_FILE": path, "CHAT_JWT_AUDIENCE": "chat"}), &bytes.Buffer{})
+	o, err := parseOptions(nil, env(map[string]string{"CHAT_AUTH": "jwt", "CHAT_JWT_SECRET_FILE": path, "CHAT_JWT_AUDIENCE": "chat"}), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,22 +75,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	accounts, err := newAccounts(opts, st, logger, reg) // accounts.go; nil unless -auth accounts
-	if err != nil {
-		_ = st.Close()
-		return err
-	}
 	chat, err := actors.Start(actorConfig(opts, st, logger))
 	if err != nil {
 		_ = st.Close()
 		return err
+	}
+	accounts, verifier, err := newAuth(opts, st, chat, logger, reg) // accounts.go; the service is nil unless -auth accounts
+	if err != nil {
+		return errors.Join(err, chat.Stop())
 	}
 	admin, err := startAdmin(opts, accounts, logger)
 	if err != nil {
 		return errors.Join(err, chat.Stop())
 	}
 	scfg := serverConfig(opts, logger)
-	scfg.Accounts = accounts
+	scfg.Accounts, scfg.Verifier = accounts, verifier
 	srv := server.New(scfg, chat, server.NewMetrics(reg))
 	srv.ObserveActors(reg)
 	return serve(ctx, opts, tlsConf, srv, chat, admin, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), logger)

@@ -157,7 +157,8 @@ func startTLS(t *testing.T, cert, key string) string {
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-store", "memory", "-tls-cert", cert, "-tls-key", key}, env(nil), logs)
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-store", "memory", "-tls-cert", cert, "-tls-key", key,
+			"-auth", "none"}, env(nil), logs) // connects with ?user=
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -85,15 +85,16 @@ func (Kind) EnumDescriptor() ([]byte, []int) {
 type ErrorCode int32
 
 const (
-	ErrorCode_ERROR_CODE_UNSPECIFIED      ErrorCode = 0
-	ErrorCode_ERROR_CODE_BAD_REQUEST      ErrorCode = 1
-	ErrorCode_ERROR_CODE_UNKNOWN_COMMAND  ErrorCode = 2
-	ErrorCode_ERROR_CODE_INVALID_TEXT     ErrorCode = 3
-	ErrorCode_ERROR_CODE_UNKNOWN_USER     ErrorCode = 4
-	ErrorCode_ERROR_CODE_QUEUE_FULL       ErrorCode = 5
-	ErrorCode_ERROR_CODE_RATE_LIMITED     ErrorCode = 6
-	ErrorCode_ERROR_CODE_SESSION_REPLACED ErrorCode = 7
-	ErrorCode_ERROR_CODE_INTERNAL         ErrorCode = 8
+	ErrorCode_ERROR_CODE_UNSPECIFIED         ErrorCode = 0
+	ErrorCode_ERROR_CODE_BAD_REQUEST         ErrorCode = 1
+	ErrorCode_ERROR_CODE_UNKNOWN_COMMAND     ErrorCode = 2
+	ErrorCode_ERROR_CODE_INVALID_TEXT        ErrorCode = 3
+	ErrorCode_ERROR_CODE_UNKNOWN_USER        ErrorCode = 4
+	ErrorCode_ERROR_CODE_QUEUE_FULL          ErrorCode = 5
+	ErrorCode_ERROR_CODE_RATE_LIMITED        ErrorCode = 6
+	ErrorCode_ERROR_CODE_SESSION_REPLACED    ErrorCode = 7
+	ErrorCode_ERROR_CODE_INTERNAL            ErrorCode = 8
+	ErrorCode_ERROR_CODE_CREDENTIALS_REVOKED ErrorCode = 9 // (not a refusal) the session's token was revoked; close 4003 follows
 )
 
 // Enum value maps for ErrorCode.
@@ -108,17 +109,19 @@ var (
 		6: "ERROR_CODE_RATE_LIMITED",
 		7: "ERROR_CODE_SESSION_REPLACED",
 		8: "ERROR_CODE_INTERNAL",
+		9: "ERROR_CODE_CREDENTIALS_REVOKED",
 	}
 	ErrorCode_value = map[string]int32{
-		"ERROR_CODE_UNSPECIFIED":      0,
-		"ERROR_CODE_BAD_REQUEST":      1,
-		"ERROR_CODE_UNKNOWN_COMMAND":  2,
-		"ERROR_CODE_INVALID_TEXT":     3,
-		"ERROR_CODE_UNKNOWN_USER":     4,
-		"ERROR_CODE_QUEUE_FULL":       5,
-		"ERROR_CODE_RATE_LIMITED":     6,
-		"ERROR_CODE_SESSION_REPLACED": 7,
-		"ERROR_CODE_INTERNAL":         8,
+		"ERROR_CODE_UNSPECIFIED":         0,
+		"ERROR_CODE_BAD_REQUEST":         1,
+		"ERROR_CODE_UNKNOWN_COMMAND":     2,
+		"ERROR_CODE_INVALID_TEXT":        3,
+		"ERROR_CODE_UNKNOWN_USER":        4,
+		"ERROR_CODE_QUEUE_FULL":          5,
+		"ERROR_CODE_RATE_LIMITED":        6,
+		"ERROR_CODE_SESSION_REPLACED":    7,
+		"ERROR_CODE_INTERNAL":            8,
+		"ERROR_CODE_CREDENTIALS_REVOKED": 9,
 	}
 )
 
@@ -154,43 +157,46 @@ func (ErrorCode) EnumDescriptor() ([]byte, []int) {
 type CloseReason int32
 
 const (
-	CloseReason_CLOSE_REASON_UNSPECIFIED   CloseReason = 0
-	CloseReason_CLOSE_REASON_NORMAL        CloseReason = 1 // 1000
-	CloseReason_CLOSE_REASON_SHUTDOWN      CloseReason = 2 // 1001
-	CloseReason_CLOSE_REASON_BINARY_FRAME  CloseReason = 3 // 1003
-	CloseReason_CLOSE_REASON_INVALID_UTF8  CloseReason = 4 // 1007
-	CloseReason_CLOSE_REASON_POLICY        CloseReason = 5 // 1008
-	CloseReason_CLOSE_REASON_TOO_LARGE     CloseReason = 6 // 1009
-	CloseReason_CLOSE_REASON_REPLACED      CloseReason = 7 // 4000
-	CloseReason_CLOSE_REASON_SLOW_CONSUMER CloseReason = 8 // 4001
-	CloseReason_CLOSE_REASON_INTERNAL      CloseReason = 9 // 1011
+	CloseReason_CLOSE_REASON_UNSPECIFIED         CloseReason = 0
+	CloseReason_CLOSE_REASON_NORMAL              CloseReason = 1  // 1000
+	CloseReason_CLOSE_REASON_SHUTDOWN            CloseReason = 2  // 1001
+	CloseReason_CLOSE_REASON_BINARY_FRAME        CloseReason = 3  // 1003
+	CloseReason_CLOSE_REASON_INVALID_UTF8        CloseReason = 4  // 1007
+	CloseReason_CLOSE_REASON_POLICY              CloseReason = 5  // 1008
+	CloseReason_CLOSE_REASON_TOO_LARGE           CloseReason = 6  // 1009
+	CloseReason_CLOSE_REASON_REPLACED            CloseReason = 7  // 4000
+	CloseReason_CLOSE_REASON_SLOW_CONSUMER       CloseReason = 8  // 4001
+	CloseReason_CLOSE_REASON_INTERNAL            CloseReason = 9  // 1011
+	CloseReason_CLOSE_REASON_CREDENTIALS_REVOKED CloseReason = 10 // 4003
 )
 
 // Enum value maps for CloseReason.
 var (
 	CloseReason_name = map[int32]string{
-		0: "CLOSE_REASON_UNSPECIFIED",
-		1: "CLOSE_REASON_NORMAL",
-		2: "CLOSE_REASON_SHUTDOWN",
-		3: "CLOSE_REASON_BINARY_FRAME",
-		4: "CLOSE_REASON_INVALID_UTF8",
-		5: "CLOSE_REASON_POLICY",
-		6: "CLOSE_REASON_TOO_LARGE",
-		7: "CLOSE_REASON_REPLACED",
-		8: "CLOSE_REASON_SLOW_CONSUMER",
-		9: "CLOSE_REASON_INTERNAL",
+		0:  "CLOSE_REASON_UNSPECIFIED",
+		1:  "CLOSE_REASON_NORMAL",
+		2:  "CLOSE_REASON_SHUTDOWN",
+		3:  "CLOSE_REASON_BINARY_FRAME",
+		4:  "CLOSE_REASON_INVALID_UTF8",
+		5:  "CLOSE_REASON_POLICY",
+		6:  "CLOSE_REASON_TOO_LARGE",
+		7:  "CLOSE_REASON_REPLACED",
+		8:  "CLOSE_REASON_SLOW_CONSUMER",
+		9:  "CLOSE_REASON_INTERNAL",
+		10: "CLOSE_REASON_CREDENTIALS_REVOKED",
 	}
 	CloseReason_value = map[string]int32{
-		"CLOSE_REASON_UNSPECIFIED":   0,
-		"CLOSE_REASON_NORMAL":        1,
-		"CLOSE_REASON_SHUTDOWN":      2,
-		"CLOSE_REASON_BINARY_FRAME":  3,
-		"CLOSE_REASON_INVALID_UTF8":  4,
-		"CLOSE_REASON_POLICY":        5,
-		"CLOSE_REASON_TOO_LARGE":     6,
-		"CLOSE_REASON_REPLACED":      7,
-		"CLOSE_REASON_SLOW_CONSUMER": 8,
-		"CLOSE_REASON_INTERNAL":      9,
+		"CLOSE_REASON_UNSPECIFIED":         0,
+		"CLOSE_REASON_NORMAL":              1,
+		"CLOSE_REASON_SHUTDOWN":            2,
+		"CLOSE_REASON_BINARY_FRAME":        3,
+		"CLOSE_REASON_INVALID_UTF8":        4,
+		"CLOSE_REASON_POLICY":              5,
+		"CLOSE_REASON_TOO_LARGE":           6,
+		"CLOSE_REASON_REPLACED":            7,
+		"CLOSE_REASON_SLOW_CONSUMER":       8,
+		"CLOSE_REASON_INTERNAL":            9,
+		"CLOSE_REASON_CREDENTIALS_REVOKED": 10,
 	}
 )
 
@@ -219,6 +225,59 @@ func (x CloseReason) Number() protoreflect.EnumNumber {
 // Deprecated: Use CloseReason.Descriptor instead.
 func (CloseReason) EnumDescriptor() ([]byte, []int) {
 	return file_chat_proto_rawDescGZIP(), []int{2}
+}
+
+// RevokeScope says which of a user's tokens a Revoke covers.
+type RevokeScope int32
+
+const (
+	RevokeScope_REVOKE_SCOPE_UNSPECIFIED RevokeScope = 0 // covers nothing
+	RevokeScope_REVOKE_SCOPE_ONE         RevokeScope = 1 // the token token_id: a logout
+	RevokeScope_REVOKE_SCOPE_ALL         RevokeScope = 2 // every token of the user: the operator's reset, disable or revoke
+	RevokeScope_REVOKE_SCOPE_ALL_BUT     RevokeScope = 3 // every token but token_id: a password change keeps the token it was made with
+)
+
+// Enum value maps for RevokeScope.
+var (
+	RevokeScope_name = map[int32]string{
+		0: "REVOKE_SCOPE_UNSPECIFIED",
+		1: "REVOKE_SCOPE_ONE",
+		2: "REVOKE_SCOPE_ALL",
+		3: "REVOKE_SCOPE_ALL_BUT",
+	}
+	RevokeScope_value = map[string]int32{
+		"REVOKE_SCOPE_UNSPECIFIED": 0,
+		"REVOKE_SCOPE_ONE":         1,
+		"REVOKE_SCOPE_ALL":         2,
+		"REVOKE_SCOPE_ALL_BUT":     3,
+	}
+)
+
+func (x RevokeScope) Enum() *RevokeScope {
+	p := new(RevokeScope)
+	*p = x
+	return p
+}
+
+func (x RevokeScope) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RevokeScope) Descriptor() protoreflect.EnumDescriptor {
+	return file_chat_proto_enumTypes[3].Descriptor()
+}
+
+func (RevokeScope) Type() protoreflect.EnumType {
+	return &file_chat_proto_enumTypes[3]
+}
+
+func (x RevokeScope) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RevokeScope.Descriptor instead.
+func (RevokeScope) EnumDescriptor() ([]byte, []int) {
+	return file_chat_proto_rawDescGZIP(), []int{3}
 }
 
 // Message is one accepted chat message, as stored and as delivered. It is
@@ -319,9 +378,14 @@ func (x *Message) GetOffline() bool {
 // named user, spawning the user actor if needed. The registry forwards it to
 // the user actor, which answers the requester with Connected.
 type Connect struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"` // a valid, folded name
-	Session       *actor.PID             `protobuf:"bytes,2,opt,name=session,proto3" json:"session,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	User    string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"` // a valid, folded name
+	Session *actor.PID             `protobuf:"bytes,2,opt,name=session,proto3" json:"session,omitempty"`
+	// The id of the token the session was opened with, so that revoking the
+	// token ends the session (Revoke); empty for credentials that are not
+	// revoked one by one. The auth store keeps the tokens; the user actor
+	// keeps only this id, for as long as the session lasts.
+	TokenId       string `protobuf:"bytes,3,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -368,6 +432,13 @@ func (x *Connect) GetSession() *actor.PID {
 		return x.Session
 	}
 	return nil
+}
+
+func (x *Connect) GetTokenId() string {
+	if x != nil {
+		return x.TokenId
+	}
+	return ""
 }
 
 // Connected answers Connect with the user actor the session talks to.
@@ -2349,6 +2420,71 @@ func (x *TokenRecord) GetExpiresUnixMs() int64 {
 	return 0
 }
 
+// Revoke tells a user actor that tokens of its user no longer speak for
+// it, once the revocation is durable: a session opened with one of them is
+// ended with CLOSE_REASON_CREDENTIALS_REVOKED. Sent to the registry, which
+// forwards it to the user's running actor; a user without one has no
+// session to end.
+type Revoke struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Scope         RevokeScope            `protobuf:"varint,2,opt,name=scope,proto3,enum=chat.v1.RevokeScope" json:"scope,omitempty"`
+	TokenId       string                 `protobuf:"bytes,3,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"` // the revoked token (ONE) or the kept one (ALL_BUT)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Revoke) Reset() {
+	*x = Revoke{}
+	mi := &file_chat_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Revoke) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Revoke) ProtoMessage() {}
+
+func (x *Revoke) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Revoke.ProtoReflect.Descriptor instead.
+func (*Revoke) Descriptor() ([]byte, []int) {
+	return file_chat_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *Revoke) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *Revoke) GetScope() RevokeScope {
+	if x != nil {
+		return x.Scope
+	}
+	return RevokeScope_REVOKE_SCOPE_UNSPECIFIED
+}
+
+func (x *Revoke) GetTokenId() string {
+	if x != nil {
+		return x.TokenId
+	}
+	return ""
+}
+
 // Passivate is an idle user actor asking the registry whether it may stop.
 type Passivate struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2360,7 +2496,7 @@ type Passivate struct {
 
 func (x *Passivate) Reset() {
 	*x = Passivate{}
-	mi := &file_chat_proto_msgTypes[31]
+	mi := &file_chat_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2372,7 +2508,7 @@ func (x *Passivate) String() string {
 func (*Passivate) ProtoMessage() {}
 
 func (x *Passivate) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_proto_msgTypes[31]
+	mi := &file_chat_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2385,7 +2521,7 @@ func (x *Passivate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Passivate.ProtoReflect.Descriptor instead.
 func (*Passivate) Descriptor() ([]byte, []int) {
-	return file_chat_proto_rawDescGZIP(), []int{31}
+	return file_chat_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Passivate) GetUser() string {
@@ -2414,7 +2550,7 @@ type Holding struct {
 
 func (x *Holding) Reset() {
 	*x = Holding{}
-	mi := &file_chat_proto_msgTypes[32]
+	mi := &file_chat_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2426,7 +2562,7 @@ func (x *Holding) String() string {
 func (*Holding) ProtoMessage() {}
 
 func (x *Holding) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_proto_msgTypes[32]
+	mi := &file_chat_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2439,7 +2575,7 @@ func (x *Holding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Holding.ProtoReflect.Descriptor instead.
 func (*Holding) Descriptor() ([]byte, []int) {
-	return file_chat_proto_rawDescGZIP(), []int{32}
+	return file_chat_proto_rawDescGZIP(), []int{33}
 }
 
 // Stay tells the registry that the user actor stays after all: the registry
@@ -2454,7 +2590,7 @@ type Stay struct {
 
 func (x *Stay) Reset() {
 	*x = Stay{}
-	mi := &file_chat_proto_msgTypes[33]
+	mi := &file_chat_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2466,7 +2602,7 @@ func (x *Stay) String() string {
 func (*Stay) ProtoMessage() {}
 
 func (x *Stay) ProtoReflect() protoreflect.Message {
-	mi := &file_chat_proto_msgTypes[33]
+	mi := &file_chat_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2479,7 +2615,7 @@ func (x *Stay) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stay.ProtoReflect.Descriptor instead.
 func (*Stay) Descriptor() ([]byte, []int) {
-	return file_chat_proto_rawDescGZIP(), []int{33}
+	return file_chat_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Stay) GetUser() string {
@@ -2510,11 +2646,12 @@ const file_chat_proto_rawDesc = "" +
 	"\x04text\x18\x05 \x01(\tR\x04text\x12\x1c\n" +
 	"\n" +
 	"ts_unix_ms\x18\x06 \x01(\x03R\btsUnixMs\x12\x18\n" +
-	"\aoffline\x18\a \x01(\bR\aoffline\"C\n" +
+	"\aoffline\x18\a \x01(\bR\aoffline\"^\n" +
 	"\aConnect\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12$\n" +
 	"\asession\x18\x02 \x01(\v2\n" +
-	".actor.PIDR\asession\"+\n" +
+	".actor.PIDR\asession\x12\x19\n" +
+	"\btoken_id\x18\x03 \x01(\tR\atokenId\"+\n" +
 	"\tConnected\x12\x1e\n" +
 	"\x04user\x18\x01 \x01(\v2\n" +
 	".actor.PIDR\x04user\"F\n" +
@@ -2690,7 +2827,11 @@ const file_chat_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12&\n" +
 	"\x0fcreated_unix_ms\x18\x03 \x01(\x03R\rcreatedUnixMs\x12&\n" +
-	"\x0fexpires_unix_ms\x18\x04 \x01(\x03R\rexpiresUnixMs\"=\n" +
+	"\x0fexpires_unix_ms\x18\x04 \x01(\x03R\rexpiresUnixMs\"c\n" +
+	"\x06Revoke\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12*\n" +
+	"\x05scope\x18\x02 \x01(\x0e2\x14.chat.v1.RevokeScopeR\x05scope\x12\x19\n" +
+	"\btoken_id\x18\x03 \x01(\tR\atokenId\"=\n" +
 	"\tPassivate\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1c\n" +
 	"\x03pid\x18\x02 \x01(\v2\n" +
@@ -2703,7 +2844,7 @@ const file_chat_proto_rawDesc = "" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vKIND_PUBLIC\x10\x01\x12\v\n" +
-	"\aKIND_DM\x10\x02*\x8f\x02\n" +
+	"\aKIND_DM\x10\x02*\xb3\x02\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16ERROR_CODE_BAD_REQUEST\x10\x01\x12\x1e\n" +
@@ -2713,7 +2854,8 @@ const file_chat_proto_rawDesc = "" +
 	"\x15ERROR_CODE_QUEUE_FULL\x10\x05\x12\x1b\n" +
 	"\x17ERROR_CODE_RATE_LIMITED\x10\x06\x12\x1f\n" +
 	"\x1bERROR_CODE_SESSION_REPLACED\x10\a\x12\x17\n" +
-	"\x13ERROR_CODE_INTERNAL\x10\b*\xa8\x02\n" +
+	"\x13ERROR_CODE_INTERNAL\x10\b\x12\"\n" +
+	"\x1eERROR_CODE_CREDENTIALS_REVOKED\x10\t*\xce\x02\n" +
 	"\vCloseReason\x12\x1c\n" +
 	"\x18CLOSE_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CLOSE_REASON_NORMAL\x10\x01\x12\x19\n" +
@@ -2724,7 +2866,14 @@ const file_chat_proto_rawDesc = "" +
 	"\x16CLOSE_REASON_TOO_LARGE\x10\x06\x12\x19\n" +
 	"\x15CLOSE_REASON_REPLACED\x10\a\x12\x1e\n" +
 	"\x1aCLOSE_REASON_SLOW_CONSUMER\x10\b\x12\x19\n" +
-	"\x15CLOSE_REASON_INTERNAL\x10\tB(Z&github.com/actorchat/chat/proto/chatpbb\x06proto3"
+	"\x15CLOSE_REASON_INTERNAL\x10\t\x12$\n" +
+	" CLOSE_REASON_CREDENTIALS_REVOKED\x10\n" +
+	"*q\n" +
+	"\vRevokeScope\x12\x1c\n" +
+	"\x18REVOKE_SCOPE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10REVOKE_SCOPE_ONE\x10\x01\x12\x14\n" +
+	"\x10REVOKE_SCOPE_ALL\x10\x02\x12\x18\n" +
+	"\x14REVOKE_SCOPE_ALL_BUT\x10\x03B(Z&github.com/actorchat/chat/proto/chatpbb\x06proto3"
 
 var (
 	file_chat_proto_rawDescOnce sync.Once
@@ -2738,83 +2887,86 @@ func file_chat_proto_rawDescGZIP() []byte {
 	return file_chat_proto_rawDescData
 }
 
-var file_chat_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_chat_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_chat_proto_goTypes = []any{
 	(Kind)(0),           // 0: chat.v1.Kind
 	(ErrorCode)(0),      // 1: chat.v1.ErrorCode
 	(CloseReason)(0),    // 2: chat.v1.CloseReason
-	(*Message)(nil),     // 3: chat.v1.Message
-	(*Connect)(nil),     // 4: chat.v1.Connect
-	(*Connected)(nil),   // 5: chat.v1.Connected
-	(*Disconnect)(nil),  // 6: chat.v1.Disconnect
-	(*Say)(nil),         // 7: chat.v1.Say
-	(*Dm)(nil),          // 8: chat.v1.Dm
-	(*Who)(nil),         // 9: chat.v1.Who
-	(*History)(nil),     // 10: chat.v1.History
-	(*Invalid)(nil),     // 11: chat.v1.Invalid
-	(*Confirm)(nil),     // 12: chat.v1.Confirm
-	(*DebugPanic)(nil),  // 13: chat.v1.DebugPanic
-	(*Welcome)(nil),     // 14: chat.v1.Welcome
-	(*Deliver)(nil),     // 15: chat.v1.Deliver
-	(*Sent)(nil),        // 16: chat.v1.Sent
-	(*Users)(nil),       // 17: chat.v1.Users
-	(*Presence)(nil),    // 18: chat.v1.Presence
-	(*HistoryPage)(nil), // 19: chat.v1.HistoryPage
-	(*Refused)(nil),     // 20: chat.v1.Refused
-	(*EndSession)(nil),  // 21: chat.v1.EndSession
-	(*Join)(nil),        // 22: chat.v1.Join
-	(*Joined)(nil),      // 23: chat.v1.Joined
-	(*Leave)(nil),       // 24: chat.v1.Leave
-	(*Publish)(nil),     // 25: chat.v1.Publish
-	(*Published)(nil),   // 26: chat.v1.Published
-	(*Route)(nil),       // 27: chat.v1.Route
-	(*Routed)(nil),      // 28: chat.v1.Routed
-	(*Resolved)(nil),    // 29: chat.v1.Resolved
-	(*RoomQuery)(nil),   // 30: chat.v1.RoomQuery
-	(*KeyRecord)(nil),   // 31: chat.v1.KeyRecord
-	(*Account)(nil),     // 32: chat.v1.Account
-	(*TokenRecord)(nil), // 33: chat.v1.TokenRecord
-	(*Passivate)(nil),   // 34: chat.v1.Passivate
-	(*Holding)(nil),     // 35: chat.v1.Holding
-	(*Stay)(nil),        // 36: chat.v1.Stay
-	(*actor.PID)(nil),   // 37: actor.PID
+	(RevokeScope)(0),    // 3: chat.v1.RevokeScope
+	(*Message)(nil),     // 4: chat.v1.Message
+	(*Connect)(nil),     // 5: chat.v1.Connect
+	(*Connected)(nil),   // 6: chat.v1.Connected
+	(*Disconnect)(nil),  // 7: chat.v1.Disconnect
+	(*Say)(nil),         // 8: chat.v1.Say
+	(*Dm)(nil),          // 9: chat.v1.Dm
+	(*Who)(nil),         // 10: chat.v1.Who
+	(*History)(nil),     // 11: chat.v1.History
+	(*Invalid)(nil),     // 12: chat.v1.Invalid
+	(*Confirm)(nil),     // 13: chat.v1.Confirm
+	(*DebugPanic)(nil),  // 14: chat.v1.DebugPanic
+	(*Welcome)(nil),     // 15: chat.v1.Welcome
+	(*Deliver)(nil),     // 16: chat.v1.Deliver
+	(*Sent)(nil),        // 17: chat.v1.Sent
+	(*Users)(nil),       // 18: chat.v1.Users
+	(*Presence)(nil),    // 19: chat.v1.Presence
+	(*HistoryPage)(nil), // 20: chat.v1.HistoryPage
+	(*Refused)(nil),     // 21: chat.v1.Refused
+	(*EndSession)(nil),  // 22: chat.v1.EndSession
+	(*Join)(nil),        // 23: chat.v1.Join
+	(*Joined)(nil),      // 24: chat.v1.Joined
+	(*Leave)(nil),       // 25: chat.v1.Leave
+	(*Publish)(nil),     // 26: chat.v1.Publish
+	(*Published)(nil),   // 27: chat.v1.Published
+	(*Route)(nil),       // 28: chat.v1.Route
+	(*Routed)(nil),      // 29: chat.v1.Routed
+	(*Resolved)(nil),    // 30: chat.v1.Resolved
+	(*RoomQuery)(nil),   // 31: chat.v1.RoomQuery
+	(*KeyRecord)(nil),   // 32: chat.v1.KeyRecord
+	(*Account)(nil),     // 33: chat.v1.Account
+	(*TokenRecord)(nil), // 34: chat.v1.TokenRecord
+	(*Revoke)(nil),      // 35: chat.v1.Revoke
+	(*Passivate)(nil),   // 36: chat.v1.Passivate
+	(*Holding)(nil),     // 37: chat.v1.Holding
+	(*Stay)(nil),        // 38: chat.v1.Stay
+	(*actor.PID)(nil),   // 39: actor.PID
 }
 var file_chat_proto_depIdxs = []int32{
 	0,  // 0: chat.v1.Message.kind:type_name -> chat.v1.Kind
-	37, // 1: chat.v1.Connect.session:type_name -> actor.PID
-	37, // 2: chat.v1.Connected.user:type_name -> actor.PID
-	37, // 3: chat.v1.Disconnect.session:type_name -> actor.PID
+	39, // 1: chat.v1.Connect.session:type_name -> actor.PID
+	39, // 2: chat.v1.Connected.user:type_name -> actor.PID
+	39, // 3: chat.v1.Disconnect.session:type_name -> actor.PID
 	1,  // 4: chat.v1.Invalid.code:type_name -> chat.v1.ErrorCode
-	37, // 5: chat.v1.Confirm.session:type_name -> actor.PID
-	3,  // 6: chat.v1.Deliver.message:type_name -> chat.v1.Message
-	3,  // 7: chat.v1.HistoryPage.messages:type_name -> chat.v1.Message
+	39, // 5: chat.v1.Confirm.session:type_name -> actor.PID
+	4,  // 6: chat.v1.Deliver.message:type_name -> chat.v1.Message
+	4,  // 7: chat.v1.HistoryPage.messages:type_name -> chat.v1.Message
 	1,  // 8: chat.v1.Refused.code:type_name -> chat.v1.ErrorCode
 	2,  // 9: chat.v1.EndSession.reason:type_name -> chat.v1.CloseReason
 	1,  // 10: chat.v1.EndSession.code:type_name -> chat.v1.ErrorCode
-	37, // 11: chat.v1.Join.session:type_name -> actor.PID
-	37, // 12: chat.v1.Joined.session:type_name -> actor.PID
-	37, // 13: chat.v1.Leave.session:type_name -> actor.PID
-	37, // 14: chat.v1.Publish.reply_to:type_name -> actor.PID
-	37, // 15: chat.v1.Publish.session:type_name -> actor.PID
-	37, // 16: chat.v1.Published.session:type_name -> actor.PID
+	39, // 11: chat.v1.Join.session:type_name -> actor.PID
+	39, // 12: chat.v1.Joined.session:type_name -> actor.PID
+	39, // 13: chat.v1.Leave.session:type_name -> actor.PID
+	39, // 14: chat.v1.Publish.reply_to:type_name -> actor.PID
+	39, // 15: chat.v1.Publish.session:type_name -> actor.PID
+	39, // 16: chat.v1.Published.session:type_name -> actor.PID
 	1,  // 17: chat.v1.Published.code:type_name -> chat.v1.ErrorCode
-	37, // 18: chat.v1.Route.reply_to:type_name -> actor.PID
-	37, // 19: chat.v1.Route.session:type_name -> actor.PID
-	37, // 20: chat.v1.Routed.recipient:type_name -> actor.PID
+	39, // 18: chat.v1.Route.reply_to:type_name -> actor.PID
+	39, // 19: chat.v1.Route.session:type_name -> actor.PID
+	39, // 20: chat.v1.Routed.recipient:type_name -> actor.PID
 	1,  // 21: chat.v1.Routed.code:type_name -> chat.v1.ErrorCode
-	37, // 22: chat.v1.Routed.session:type_name -> actor.PID
-	37, // 23: chat.v1.Resolved.pid:type_name -> actor.PID
-	37, // 24: chat.v1.RoomQuery.reply_to:type_name -> actor.PID
-	9,  // 25: chat.v1.RoomQuery.who:type_name -> chat.v1.Who
-	10, // 26: chat.v1.RoomQuery.history:type_name -> chat.v1.History
-	37, // 27: chat.v1.Passivate.pid:type_name -> actor.PID
-	37, // 28: chat.v1.Stay.pid:type_name -> actor.PID
-	29, // [29:29] is the sub-list for method output_type
-	29, // [29:29] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	39, // 22: chat.v1.Routed.session:type_name -> actor.PID
+	39, // 23: chat.v1.Resolved.pid:type_name -> actor.PID
+	39, // 24: chat.v1.RoomQuery.reply_to:type_name -> actor.PID
+	10, // 25: chat.v1.RoomQuery.who:type_name -> chat.v1.Who
+	11, // 26: chat.v1.RoomQuery.history:type_name -> chat.v1.History
+	3,  // 27: chat.v1.Revoke.scope:type_name -> chat.v1.RevokeScope
+	39, // 28: chat.v1.Passivate.pid:type_name -> actor.PID
+	39, // 29: chat.v1.Stay.pid:type_name -> actor.PID
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_chat_proto_init() }
@@ -2844,8 +2996,8 @@ func file_chat_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_proto_rawDesc), len(file_chat_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   34,
+			NumEnums:      4,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -16,6 +16,10 @@ const (
 	CodeRateLimited     = "rate_limited"
 	CodeSessionReplaced = "session_replaced"
 	CodeInternal        = "internal"
+	// CodeCredentialsRevoked (version 2), like CodeSessionReplaced, is no
+	// refusal: the token the connection was opened with was revoked, and
+	// close 4003 follows.
+	CodeCredentialsRevoked = "credentials_revoked"
 )
 
 // Known reports whether c is one of the protocol's error codes. The
@@ -24,7 +28,7 @@ const (
 func (c ErrorCode) Known() bool {
 	switch c {
 	case CodeBadRequest, CodeUnknownCommand, CodeInvalidText, CodeUnknownUser,
-		CodeQueueFull, CodeRateLimited, CodeSessionReplaced, CodeInternal:
+		CodeQueueFull, CodeRateLimited, CodeSessionReplaced, CodeInternal, CodeCredentialsRevoked:
 		return true
 	}
 	return false
@@ -43,4 +47,8 @@ const (
 	CloseInternal     = 1011
 	CloseReplaced     = 4000
 	CloseSlowConsumer = 4001
+	// CloseCredentialsRevoked (version 2): the token the connection was
+	// opened with was revoked (a logout, a password change, the account
+	// disabled).
+	CloseCredentialsRevoked = 4003
 )
