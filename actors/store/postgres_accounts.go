@@ -27,8 +27,8 @@ import (
 // token and deletes it. Had the change been one statement, its snapshot,
 // taken before it waited for the lock, would miss the new token.
 
-// lockAccount is the first statement of a change of an account.
-const lockAccount = "SELECT FROM accounts WHERE name = $1 FOR UPDATE"
+// lockAccountSQL is the first statement of a change of an account.
+const lockAccountSQL = "SELECT FROM accounts WHERE name = $1 FOR UPDATE"
 
 // Account implements Accounts.
 func (s *Postgres) Account(name string) (*chatpb.Account, error) {
@@ -84,22 +84,26 @@ func (s *Postgres) SetPassword(c PasswordChange, done func(error)) {
 		return
 	}
 	s.check(done, changed,
-		stmt(lockAccount, c.Name),
-		stmt(`WITH changed AS (
-			UPDATE accounts SET password_hash = $2
-			WHERE name = $1 AND ($3 = '' OR (NOT disabled AND password_hash = $3))
-			RETURNING name
-		), revoked AS (
-			DELETE FROM tokens WHERE username = $1 AND id <> $4 AND EXISTS (SELECT FROM changed)
-		)
-		SELECT EXISTS (SELECT FROM accounts WHERE name = $1), EXISTS (SELECT FROM changed)`,
-			c.Name, c.Hash, c.Expect, c.KeepToken))
+		stmt(lockAccountSQL, c.Name),
+		stmt(setPasswordSQL, c.Name, c.Hash, c.Expect, c.KeepToken))
 }
+
+// setPasswordSQL changes the hash of account $1 to $2, unless $3 is set and
+// is not its hash or the account is disabled, and then deletes its tokens
+// but $4. It answers whether the account exists and whether it changed.
+const setPasswordSQL = `WITH changed AS (
+		UPDATE accounts SET password_hash = $2
+		WHERE name = $1 AND ($3 = '' OR (NOT disabled AND password_hash = $3))
+		RETURNING name
+	), revoked AS (
+		DELETE FROM tokens WHERE username = $1 AND id <> $4 AND EXISTS (SELECT FROM changed)
+	)
+	SELECT EXISTS (SELECT FROM accounts WHERE name = $1), EXISTS (SELECT FROM changed)`
 
 // SetDisabled implements Accounts.
 func (s *Postgres) SetDisabled(name string, disabled bool, done func(error)) {
 	s.check(done, changed,
-		stmt(lockAccount, name),
+		stmt(lockAccountSQL, name),
 		stmt(`WITH changed AS (
 			UPDATE accounts SET disabled = $2 WHERE name = $1 RETURNING name
 		), revoked AS (
@@ -146,23 +150,29 @@ func (s *Postgres) PutToken(t *chatpb.TokenRecord, passwordHash string, done fun
 		s.refuse(err, done)
 		return
 	}
-	s.check(done, changed, stmt(`WITH account AS (
-			SELECT password_hash, disabled FROM accounts WHERE name = $2 FOR SHARE
-		), issued AS (
-			INSERT INTO tokens (id, username, created_ms, expires_ms)
-			SELECT $1, $2, $3::bigint, $4::bigint FROM account WHERE password_hash = $5 AND NOT disabled
-			ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username,
-				created_ms = EXCLUDED.created_ms, expires_ms = EXCLUDED.expires_ms
-			RETURNING id
-		), pruned AS (
-			DELETE FROM tokens WHERE id IN (
-				SELECT id FROM tokens WHERE expires_ms <= $6::bigint AND id <> $1
-				ORDER BY expires_ms LIMIT $7 FOR UPDATE SKIP LOCKED)
-			AND EXISTS (SELECT FROM issued)
-		)
-		SELECT EXISTS (SELECT FROM account), EXISTS (SELECT FROM issued)`,
+	s.check(done, changed, stmt(putTokenSQL,
 		t.Id, t.User, t.CreatedUnixMs, t.ExpiresUnixMs, passwordHash, s.cfg.Now().UnixMilli(), pruneLimit))
 }
+
+// putTokenSQL stores token $1 of user $2 (created $3, expiring $4) if the
+// account exists, is enabled and has the hash $5, and deletes up to $7
+// tokens that expired by $6. It answers whether the account exists and
+// whether the token was stored.
+const putTokenSQL = `WITH account AS (
+		SELECT password_hash, disabled FROM accounts WHERE name = $2 FOR SHARE
+	), issued AS (
+		INSERT INTO tokens (id, username, created_ms, expires_ms)
+		SELECT $1, $2, $3::bigint, $4::bigint FROM account WHERE password_hash = $5 AND NOT disabled
+		ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username,
+			created_ms = EXCLUDED.created_ms, expires_ms = EXCLUDED.expires_ms
+		RETURNING id
+	), pruned AS (
+		DELETE FROM tokens WHERE id IN (
+			SELECT id FROM tokens WHERE expires_ms <= $6::bigint AND id <> $1
+			ORDER BY expires_ms LIMIT $7 FOR UPDATE SKIP LOCKED)
+		AND EXISTS (SELECT FROM issued)
+	)
+	SELECT EXISTS (SELECT FROM account), EXISTS (SELECT FROM issued)`
 
 // DeleteToken implements Accounts.
 func (s *Postgres) DeleteToken(id string, done func(error)) {

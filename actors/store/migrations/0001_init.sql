@@ -30,7 +30,7 @@ CREATE TABLE public_history (
     message bytea NOT NULL
 );
 
--- Keys are the clients' own strings: bytea takes any of them.
+-- Keys are the clients' own strings: bytea takes any of them, NUL too.
 CREATE TABLE idempotency_keys (
     username   text COLLATE "C" NOT NULL,
     key        bytea NOT NULL,
