@@ -317,9 +317,3 @@ func isPgError(err error, classes ...string) bool {
 	}
 	return false
 }
-
-// Postgres is a Store and keeps accounts.
-var (
-	_ Store    = (*Postgres)(nil)
-	_ Accounts = (*Postgres)(nil)
-)
