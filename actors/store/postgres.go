@@ -178,9 +178,13 @@ func (s *Postgres) Enqueue(m *chatpb.Message, done func(error)) {
 		s.refuse(err, done)
 		return
 	}
-	s.exec(done, stmt(`INSERT INTO inbox (recipient, id, message) VALUES ($1, $2, $3)
-		ON CONFLICT (recipient, id) DO NOTHING`, m.To, m.Id, data))
+	s.exec(done, stmt(enqueueSQL, m.To, m.Id, data))
 }
+
+// enqueueSQL adds message $3, whose id is $2, to the inbox of $1, unless
+// it is there already.
+const enqueueSQL = `INSERT INTO inbox (recipient, id, message) VALUES ($1, $2, $3)
+	ON CONFLICT (recipient, id) DO NOTHING`
 
 // Ack implements Store.
 func (s *Postgres) Ack(user string, ids []string, done func(error)) {
