@@ -68,9 +68,10 @@ func (s *Postgres) refuse(err error, done func(error)) {
 }
 
 // commitTries bounds the attempts at one batch when an attempt fails for a
-// reason of the moment: a pooled connection found dead before anything
-// was sent on it (after the database restarted), or a deadlock with
-// another node's transaction, which PostgreSQL breaks by aborting one.
+// reason of the moment (see transient): a pooled connection found dead
+// before anything was sent on it (after the database restarted), or a
+// deadlock with another node's transaction, which PostgreSQL breaks by
+// aborting one.
 const commitTries = 3
 
 // commit commits batch, then calls every write's callback in batch order.
@@ -199,10 +200,12 @@ func blamed(err error) bool {
 }
 
 // transient reports whether an attempt that failed with err may succeed
-// if made again at once: nothing was sent on a dead connection, or the
-// transaction lost a deadlock or a serialization conflict (class 40).
+// if made again at once: nothing was sent on a connection found dead, or
+// the transaction lost a deadlock or a serialization conflict (class 40).
+// A timeout is not: trying again would only hold the writer, and every
+// write queued behind it, for another Config.QueryTimeout.
 func transient(err error) bool {
-	return pgconn.SafeToRetry(err) || isPgError(err, "40")
+	return (pgconn.SafeToRetry(err) && !pgconn.Timeout(err)) || isPgError(err, "40")
 }
 
 // observe reports a successful commit of n writes.

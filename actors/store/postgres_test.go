@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/actorchat/chat/internal/pgtest"
 	"github.com/actorchat/chat/proto/chatpb"
@@ -291,5 +292,32 @@ func TestPostgresPing(t *testing.T) {
 	}
 	if err := s.Ping(t.Context()); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Ping after Close: %v, want ErrClosed", err)
+	}
+}
+
+// Which failures fail one write, which are tried again at once, and which
+// fail the whole batch.
+func TestPostgresErrorClasses(t *testing.T) {
+	cases := []struct {
+		err               error
+		blamed, transient bool
+	}{
+		{&pgconn.PgError{Code: "22021"}, true, false},  // a NUL in text
+		{&pgconn.PgError{Code: "23505"}, true, false},  // a unique constraint
+		{&pgconn.PgError{Code: "54000"}, true, false},  // a key too long for its index
+		{&pgconn.PgError{Code: "40P01"}, false, true},  // a deadlock with another node
+		{&pgconn.PgError{Code: "40001"}, false, true},  // a serialization conflict
+		{&pgconn.PgError{Code: "57P01"}, false, false}, // the server shutting down
+		{&pgconn.PgError{Code: "42P01"}, false, false}, // no such table: every write would fail
+		{fmt.Errorf("wrapped: %w", &pgconn.PgError{Code: "23505"}), true, false},
+		{context.DeadlineExceeded, false, false},
+	}
+	for _, c := range cases {
+		if got := blamed(c.err); got != c.blamed {
+			t.Errorf("blamed(%v) = %v", c.err, got)
+		}
+		if got := transient(c.err); got != c.transient {
+			t.Errorf("transient(%v) = %v", c.err, got)
+		}
 	}
 }
