@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/actorchat/chat/internal/pgtest"
+	"github.com/actorchat/chat/proto/chatpb"
 )
 
 // Several nodes share one database: here, several Postgres stores on one
@@ -92,9 +93,12 @@ func TestPostgresNodesTrimTheHistory(t *testing.T) {
 	a, b, url := twoNodes(t, Config{PublicHistory: limit})
 	var wg sync.WaitGroup
 	for n, node := range []*Postgres{a, b} {
-		wg.Go(func() {
+		wg.Go(func() { // one append at a time: many transactions to interleave
 			for i := range each {
-				must(t, func(done func(error)) { node.AppendPublic(pub(fmt.Sprint(n, "-", i)), done) })
+				if err := appendAndWait(node, pub(fmt.Sprint(n, "-", i))); err != nil {
+					t.Error(err)
+					return
+				}
 			}
 		})
 	}
@@ -108,6 +112,19 @@ func TestPostgresNodesTrimTheHistory(t *testing.T) {
 	}
 	if n := sqlInt(t, url, "SELECT count(*) FROM public_history"); n != limit {
 		t.Fatalf("%d public messages stored after a lone append, want %d", n, limit)
+	}
+}
+
+// appendAndWait appends m and waits for its callback; for goroutines other
+// than the test's, which must not call t.Fatal.
+func appendAndWait(s Store, m *chatpb.Message) error {
+	done := make(chan error, 1)
+	s.AppendPublic(m, func(err error) { done <- err })
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(waitTimeout):
+		return fmt.Errorf("append %s: no callback within %v", m.Id, waitTimeout)
 	}
 }
 
