@@ -3,7 +3,9 @@ package pgtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -79,4 +81,41 @@ func run(t *testing.T, url, sql string) {
 func query(t *testing.T, url, sql string) pgx.Row {
 	t.Helper()
 	return connect(t, url).QueryRow(t.Context(), sql)
+}
+
+// recorder is a testing.TB that records a skip or a failure instead of
+// ending the test.
+type recorder struct {
+	testing.TB
+	skipped, failed string
+}
+
+func (r *recorder) Helper()                     {}
+func (r *recorder) Skipf(f string, args ...any) { r.skipped = fmt.Sprintf(f, args...) }
+func (r *recorder) Fatal(args ...any)           { r.failed = fmt.Sprint(args...) }
+
+// Without PostgreSQL a test is skipped, saying how to make that a
+// failure; with CHAT_REQUIRE_POSTGRES=1 it fails. A server that is
+// installed but does not start always fails it.
+func TestMissingPostgresSkipsUnlessRequired(t *testing.T) {
+	t.Setenv(RequireEnv, "")
+	r := &recorder{TB: t}
+	check(r, ErrNotInstalled)
+	if r.failed != "" || !strings.Contains(r.skipped, "not installed") || !strings.Contains(r.skipped, RequireEnv+"=1") {
+		t.Errorf("not required: skipped %q, failed %q", r.skipped, r.failed)
+	}
+
+	t.Setenv(RequireEnv, "1")
+	r = &recorder{TB: t}
+	check(r, ErrNotInstalled)
+	if r.skipped != "" || !strings.Contains(r.failed, "not installed") {
+		t.Errorf("required: skipped %q, failed %q", r.skipped, r.failed)
+	}
+
+	t.Setenv(RequireEnv, "")
+	r = &recorder{TB: t}
+	check(r, errors.New("initdb: disk full"))
+	if r.skipped != "" || r.failed == "" {
+		t.Errorf("a broken installation: skipped %q, failed %q", r.skipped, r.failed)
+	}
 }
