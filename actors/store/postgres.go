@@ -203,24 +203,30 @@ func (s *Postgres) Recent() ([]*chatpb.Message, error) {
 	) AS newest ORDER BY seq`, s.cfg.PublicHistory)
 }
 
-// AppendPublic implements Store. The same write deletes the messages past
-// the newest PublicHistory, those it finds not being deleted by a
-// concurrent append (SKIP LOCKED): several nodes may append at once, each
-// keeps at least the newest PublicHistory it sees, and Recent reads no
-// more than that many whatever is left for the next append to trim.
+// AppendPublic implements Store. The group commit that carries it drops
+// the messages past the newest PublicHistory, once however many appends it
+// carries (trimHistorySQL).
 func (s *Postgres) AppendPublic(m *chatpb.Message, done func(error)) {
 	data, err := encodeMessage(m, chatpb.Kind_KIND_PUBLIC)
 	if err != nil {
 		s.refuse(err, done)
 		return
 	}
-	s.exec(done,
-		stmt("INSERT INTO public_history (message) VALUES ($1)", data),
-		stmt(`DELETE FROM public_history WHERE seq IN (
-			SELECT seq FROM public_history
-			WHERE seq <= (SELECT seq FROM public_history ORDER BY seq DESC OFFSET $1 LIMIT 1)
-			FOR UPDATE SKIP LOCKED)`, s.cfg.PublicHistory))
+	s.submit(pgOp{done: done, apply: pgApply{
+		stmts:       []pgStmt{stmt("INSERT INTO public_history (message) VALUES ($1)", data)},
+		trimHistory: true,
+	}})
 }
+
+// trimHistorySQL deletes the public messages older than the newest $1,
+// skipping those that a concurrent append on another node holds (SKIP
+// LOCKED): each trim keeps at least the newest $1 it sees, so none deletes
+// what another keeps, and Recent reads no more than $1 whatever is left
+// for the next trim.
+const trimHistorySQL = `DELETE FROM public_history WHERE seq IN (
+	SELECT seq FROM public_history
+	WHERE seq <= (SELECT seq FROM public_history ORDER BY seq DESC OFFSET $1 LIMIT 1)
+	FOR UPDATE SKIP LOCKED)`
 
 // Keys implements Store.
 func (s *Postgres) Keys(user string, nowMs int64) ([]*chatpb.KeyRecord, error) {

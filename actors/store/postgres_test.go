@@ -168,6 +168,29 @@ func TestPostgresMaxBatch(t *testing.T) {
 	}
 }
 
+// A full batch is one commit, well within the query timeout: the
+// pipeline neither stalls nor costs more per write than its own insert
+// (the history is trimmed once per batch).
+func TestPostgresFullBatch(t *testing.T) {
+	const n = 10_000
+	s := openPostgres(t, pgtest.Shared(t).Schema(t), Config{MaxBatch: n})
+	release := blockWriter(t, s)
+	var log ordered
+	for i := range n {
+		s.AppendPublic(pub(fmt.Sprint(i)), log.done(t, i))
+	}
+	start := time.Now()
+	release()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d appends committed in %v", n, time.Since(start))
+	want(t, "callback order", log.calls, seq(n))
+	if c := s.commits.Load(); c != 2 {
+		t.Fatalf("%d commits for the blocker and a full batch, want 2", c)
+	}
+}
+
 // A write the server refuses fails alone; the others of its batch are
 // committed once each: the failed attempt left nothing behind (public
 // messages, which are not idempotent, show it).
