@@ -117,7 +117,11 @@ func (s *Postgres) Ping(ctx context.Context) error {
 	if s.isClosed() {
 		return ErrClosed
 	}
-	if err := s.pool.Ping(ctx); err != nil {
+	err := s.pool.Ping(ctx)
+	if deadConn(err) || sessionEnded(err) {
+		err = s.pool.Ping(ctx) // that pooled connection was dead, not the database
+	}
+	if err != nil {
 		return fmt.Errorf("store: %s: %w", s.where, err)
 	}
 	return nil
@@ -277,7 +281,11 @@ func (s *Postgres) read(what string, query func(ctx context.Context) error) erro
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.QueryTimeout)
 	defer cancel()
-	if err := query(ctx); err != nil {
+	err := query(ctx)
+	if deadConn(err) || sessionEnded(err) {
+		err = query(ctx) // a read may be made again: on another connection
+	}
+	if err != nil {
 		if s.isClosed() {
 			return ErrClosed
 		}

@@ -103,11 +103,11 @@ func (s *Postgres) commit(batch []pgOp) {
 // returns each write's verdict; errRetry when one write failed alone (its
 // error is in errs), or the error that failed the whole batch.
 func (s *Postgres) attempt(batch []pgOp, errs []error) ([]error, error) {
-	b, writes, trim := s.queueStatements(batch, errs)
-	if b.Len() == 0 {
-		return nil, nil // nothing to send: no transaction, no commit
-	}
 	for try := 1; ; try++ {
+		b, writes, trim := s.queueStatements(batch, errs) // a pgx.Batch is sent once
+		if b.Len() == 0 {
+			return nil, nil // nothing to send: no transaction, no commit
+		}
 		start := time.Now()
 		verdicts, err := s.send(b, trim, batch, errs)
 		switch {
@@ -156,20 +156,25 @@ func (s *Postgres) send(b *pgx.Batch, trim bool, batch []pgOp, errs []error) ([]
 	defer cancel()
 	br := s.pool.SendBatch(ctx, b)
 	verdicts := make([]error, len(batch))
+	first := true // no result read yet
 	for i := range batch {
 		if errs[i] != nil {
 			continue
 		}
 		verdict, err := readResults(br, batch[i].apply)
-		if err != nil {
-			_ = br.Close() // the same error; the server has rolled back
-			if blamed(err) {
-				errs[i] = fmt.Errorf("store: %s: %w", s.where, err)
-				return nil, errRetry
-			}
-			return nil, err
+		switch {
+		case err == nil:
+			verdicts[i] = verdict
+			first = first && len(batch[i].apply.stmts) == 0
+			continue
+		case blamed(err):
+			errs[i] = fmt.Errorf("store: %s: %w", s.where, err)
+			err = errRetry
+		case first && sessionEnded(err):
+			err = notRun{err}
 		}
-		verdicts[i] = verdict
+		_ = br.Close() // the same error; the server has rolled back
+		return nil, err
 	}
 	if trim {
 		if _, err := br.Exec(); err != nil {
@@ -219,13 +224,37 @@ func blamed(err error) bool {
 }
 
 // transient reports whether an attempt that failed with err may succeed
-// if made again at once: nothing was sent on a connection found dead, or
-// the transaction lost a deadlock or a serialization conflict (class 40).
-// A timeout is not: trying again would only hold the writer, and every
-// write queued behind it, for another Config.QueryTimeout.
+// if made again at once: it ran nothing on a pooled connection found dead
+// (deadConn, notRun), or the transaction lost a deadlock or a
+// serialization conflict (class 40). A timeout is not: trying again would
+// only hold the writer, and every write queued behind it, for another
+// Config.QueryTimeout.
 func transient(err error) bool {
-	return (pgconn.SafeToRetry(err) && !pgconn.Timeout(err)) || isPgError(err, "40")
+	var nr notRun
+	return deadConn(err) || errors.As(err, &nr) || isPgError(err, "40")
 }
+
+// deadConn reports whether err says that nothing was sent, on a connection
+// that turned out to be closed, for a reason other than a timeout.
+func deadConn(err error) bool {
+	return pgconn.SafeToRetry(err) && !pgconn.Timeout(err)
+}
+
+// sessionEnded reports whether err is the server having ended the session
+// (class 57, operator intervention: a shutdown, a restart). A pooled
+// connection meets it when the database restarted since it was last used.
+func sessionEnded(err error) bool {
+	return isPgError(err, "57")
+}
+
+// notRun marks a batch the server ended the session of before running any
+// of it: its error came before the first result, and it commits only after
+// the last, so nothing was committed and the batch may be sent again.
+// (After a restart, each pooled connection used within the second before
+// it meets this once; the pool pings those idle for longer.)
+type notRun struct{ error }
+
+func (e notRun) Unwrap() error { return e.error }
 
 // observe reports a successful commit of n writes.
 func (s *Postgres) observe(n int, took time.Duration) {

@@ -79,3 +79,28 @@ func awaitWrite(t *testing.T, write func(done func(error))) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A quick restart of the database costs no write: the first batch after it
+// meets a pooled connection the server ended, which ran nothing, and is
+// sent again on another; reads and Ping do the same.
+func TestPostgresQuickRestartLosesNoWrite(t *testing.T) {
+	srv := pgtest.Fresh(t)
+	s := openPostgres(t, srv.Schema(t), Config{})
+	must(t, func(done func(error)) { s.AddUser("alice", done) }) // the pool holds live connections
+	if _, err := s.Known("alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	must(t, func(done func(error)) { s.AddUser("bob", done) })
+	if !known(t, s, "bob") {
+		t.Fatal("bob is not known after the write succeeded")
+	}
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}

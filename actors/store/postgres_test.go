@@ -333,6 +333,7 @@ func TestPostgresErrorClasses(t *testing.T) {
 		{&pgconn.PgError{Code: "57P01"}, false, false}, // the server shutting down
 		{&pgconn.PgError{Code: "42P01"}, false, false}, // no such table: every write would fail
 		{fmt.Errorf("wrapped: %w", &pgconn.PgError{Code: "23505"}), true, false},
+		{notRun{&pgconn.PgError{Code: "57P01"}}, false, true}, // ended before running anything
 		{context.DeadlineExceeded, false, false},
 	}
 	for _, c := range cases {
