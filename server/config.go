@@ -49,7 +49,7 @@ const (
 	DefaultHandshakeTimeout = 10 * time.Second
 )
 
-// Limits from PROTOCOL.md, as defaults.
+// Limits from docs/protocol.md, as defaults.
 const (
 	DefaultMaxMessage = 16 << 10 // bytes in one client message, after reassembly
 	DefaultOutboxMax  = 1 << 20  // bytes of frames waiting to be written to one client
