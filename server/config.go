@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"time"
@@ -51,6 +52,11 @@ type Config struct {
 	WriteWait        time.Duration
 	CloseGrace       time.Duration
 	HandshakeTimeout time.Duration
+
+	// ReadyCheck, when set, is asked by /readyz, with the request's
+	// context: an error reports the server not ready (a store whose
+	// database does not answer). nil: ready while the server runs.
+	ReadyCheck func(ctx context.Context) error
 
 	// Accounts, when set, serves the accounts API under /api/ (api.go):
 	// the `accounts` auth mode. nil answers those paths 404 (the `jwt`

@@ -18,16 +18,20 @@ func (s *Server) Routes(ops http.Handler) http.Handler {
 }
 
 // OpsHandler serves /healthz (the process is up), /readyz (the actor system
-// and store are up and the server is not shutting down) and, when metrics is
-// non-nil, /metrics.
+// and store are up, Config.ReadyCheck passes, and the server is not
+// shutting down) and, when metrics is non-nil, /metrics.
 func (s *Server) OpsHandler(metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		plain(w, http.StatusOK, "ok")
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !s.Ready() || s.system().IsStopped() {
 			plain(w, http.StatusServiceUnavailable, "shutting down")
+			return
+		}
+		if check := s.cfg.ReadyCheck; check != nil && check(r.Context()) != nil {
+			plain(w, http.StatusServiceUnavailable, "store unavailable")
 			return
 		}
 		plain(w, http.StatusOK, "ready")

@@ -7,8 +7,8 @@ import (
 )
 
 // Accounts keeps the accounts of protocol version 2 and the tokens issued to
-// them. Package auth is its only user; the actors never read it. Both Memory
-// and Bolt implement it, with the concurrency contract of the package
+// them. Package auth is its only user; the actors never read it. Memory,
+// Bolt and Postgres implement it, with the concurrency contract of the package
 // (doc.go): reads are synchronous and return copies the caller owns, writes
 // are asynchronous and report through their done callback, in submission
 // order.
@@ -88,10 +88,11 @@ var (
 // issued token prunes up to this many, so pruning outpaces issuing.
 const pruneLimit = 1000
 
-// Both implementations keep accounts.
+// The implementations keep accounts.
 var (
 	_ Accounts = (*Memory)(nil)
 	_ Accounts = (*Bolt)(nil)
+	_ Accounts = (*Postgres)(nil)
 )
 
 // validAccount reports why a cannot be created, or nil.

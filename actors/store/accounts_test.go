@@ -101,6 +101,29 @@ func TestAccountCreateAndRead(t *testing.T) {
 	})
 }
 
+// Accounts list in the byte order of their names, whatever a database's
+// own collation would say: the operator's listing is the same on every
+// store.
+func TestListAccountsByteOrder(t *testing.T) {
+	forEach(t, func(t *testing.T, open func(Config) Store) {
+		var clock atomic.Int64
+		s := openAccounts(open, &clock)
+		names := []string{"a_b", "ab", "a-b", "b", "a.b", "_z", "a0", "a"}
+		for _, name := range names {
+			must(t, func(done func(error)) { s.CreateAccount(account(name, "h"), done) })
+		}
+		list, err := s.ListAccounts()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, a := range list {
+			got = append(got, a.Name)
+		}
+		want(t, "accounts", got, slices.Sorted(slices.Values(names)))
+	})
+}
+
 func TestAccountNameTaken(t *testing.T) {
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64

@@ -29,20 +29,8 @@ type Bolt struct {
 	cfg  Config
 	log  *slog.Logger
 
-	// guarded by mu: the write queue (see commit.go)
-	mu      sync.Mutex
-	pending []op // in submission order
-	closed  bool // Close has begun: new writes are refused
-	stopped bool // the writer has returned: nobody will run pending ops
-
-	// wake tells the writer that pending may have grown; buffered (1) so
-	// that a submitter never waits for the writer.
-	wake chan struct{}
-	// exited is closed when the writer goroutine returns.
-	exited chan struct{}
-
-	// owned by the writer goroutine
-	spare []op // the previous batch's slice, reused for the next queue
+	// the write queue and its writer goroutine (queue.go, commit.go)
+	*writeQueue[func(tx *bolt.Tx) error]
 
 	// commits counts committed transactions; written by the writer, read
 	// by tests and benchmarks.
@@ -72,10 +60,9 @@ func OpenBolt(path string, cfg Config, logger *slog.Logger) (*Bolt, error) {
 	}
 	s := &Bolt{
 		db: db, path: path, cfg: cfg, log: logger,
-		wake:   make(chan struct{}, 1),
-		exited: make(chan struct{}),
+		writeQueue: newWriteQueue[func(tx *bolt.Tx) error](cfg.MaxBatch),
 	}
-	go s.run()
+	go s.run(s.commit)
 	return s, nil
 }
 
@@ -255,11 +242,7 @@ func (s *Bolt) PutKey(user string, r *chatpb.KeyRecord, done func(error)) {
 // commit everything queued before, then closes the file.
 func (s *Bolt) Close() error {
 	s.closeOnce.Do(func() {
-		s.mu.Lock()
-		s.closed = true
-		s.mu.Unlock()
-		s.signal()
-		<-s.exited
+		s.close()
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("store: closing %s: %w", s.path, err)
 		}

@@ -232,7 +232,7 @@ func TestBoltLockedFileFailsAfterTimeout(t *testing.T) {
 // blockWriter submits a write whose callback holds the writer goroutine
 // until the returned release is called, and returns once the writer is
 // held, so that the writes submitted next queue up behind it.
-func blockWriter(t *testing.T, s *Bolt) (release func()) {
+func blockWriter(t *testing.T, s Store) (release func()) {
 	t.Helper()
 	held, unblock := make(chan struct{}), make(chan struct{})
 	s.AddUser("blocker", func(error) {

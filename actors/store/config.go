@@ -19,19 +19,23 @@ type Config struct {
 	// OpenTimeout (Bolt) is how long OpenBolt waits for the file lock held
 	// by another process before failing. 0 means 1 second.
 	OpenTimeout time.Duration
-	// MaxBatch (Bolt) is the most writes committed in one transaction; the
-	// rest wait for the next one, so that one commit never grows without
-	// bound under a burst. 0 means 10,000.
+	// MaxBatch (Bolt, Postgres) is the most writes committed in one
+	// transaction; the rest wait for the next one, so that one commit never
+	// grows without bound under a burst. 0 means 10,000.
 	MaxBatch int
 	// SkipCheck (Bolt) skips the page-by-page consistency check that
 	// OpenBolt runs over the whole file. The check reads every page once,
 	// which costs time on a large file; false (the default) runs it, so
 	// that a damaged file stops the server at startup rather than later.
 	SkipCheck bool
-	// ObserveCommit (Bolt), when set, is told the duration and the number
-	// of writes of every successful commit, on the writer goroutine; it
-	// must be quick (a metrics observation).
+	// ObserveCommit (Bolt, Postgres), when set, is told the duration and
+	// the number of writes of every successful commit, on the writer
+	// goroutine; it must be quick (a metrics observation).
 	ObserveCommit func(took time.Duration, writes int)
+	// QueryTimeout (Postgres) bounds each read and each attempt at a group
+	// commit, so that an unreachable database fails them rather than
+	// holding their callers. 0 means 5 seconds.
+	QueryTimeout time.Duration
 }
 
 // withDefaults returns c with every zero field set to its default.
@@ -44,6 +48,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.OpenTimeout <= 0 {
 		c.OpenTimeout = time.Second
+	}
+	if c.QueryTimeout <= 0 {
+		c.QueryTimeout = 5 * time.Second
 	}
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 10_000

@@ -1,12 +1,14 @@
 // Package store keeps the chat state that must outlive an actor: known users,
 // inboxes of unconfirmed private messages, recent public messages,
 // idempotency keys and the epoch behind message ids. Store is the interface
-// the actors use; Memory keeps it in process memory, Bolt in a bbolt file.
-// Both also keep accounts and their tokens, for package auth (Accounts).
+// the actors use; Memory keeps it in process memory, Bolt in a bbolt file,
+// Postgres in a PostgreSQL database that several processes (the nodes of a
+// cluster) may share. All three also keep accounts and their tokens, for
+// package auth (Accounts).
 //
 // # Concurrency contract
 //
-// Both implementations may be used from any number of goroutines at once.
+// Every implementation may be used from any number of goroutines at once.
 //
 // Accounts (accounts.go) follows the same rules as Store: Account,
 // ListAccounts, Token and Tokens are reads; CreateAccount, SetPassword,
@@ -15,7 +17,10 @@
 // Reads (Users, Known, Inbox, Recent, Keys) are synchronous and return
 // copies the caller owns. On Bolt each is a bbolt read transaction on the
 // caller's goroutine: it does not wait for writes, and sees a write once
-// that write's done callback has been called.
+// that write's done callback has been called. On Postgres each is a query
+// on the caller's goroutine through a connection pool, with the same
+// visibility, bounded by Config.QueryTimeout; it returns an error when the
+// database cannot be reached.
 //
 // Writes (AddUser, Enqueue, Ack, AppendPublic, PutKey) never wait for I/O.
 // They copy (encode) their arguments before returning, so the caller may
@@ -26,13 +31,14 @@
 // Memory applies a write and calls its callback on the caller's goroutine
 // before the write method returns, without holding its lock.
 //
-// Bolt queues a write (holding a mutex only to append to an unbounded slice)
-// and returns. One writer goroutine per Bolt owns every bbolt write
-// transaction: it takes everything queued (up to Config.MaxBatch), applies it
-// in one transaction, commits it (one bbolt commit: one sync of the data
-// pages, one of the meta page, however many writes), and then calls the
-// callbacks of that batch on the writer goroutine, in the order the writes
-// were submitted. Across batches callbacks also keep submission order, so
+// Bolt and Postgres queue a write (holding a mutex only to append to an
+// unbounded slice) and return; the queue is theirs in common (queue.go).
+// One writer goroutine per Bolt owns every bbolt write transaction: it
+// takes everything queued (up to Config.MaxBatch), applies it in one
+// transaction, commits it (one bbolt commit: one sync of the data pages,
+// one of the meta page, however many writes), and then calls the callbacks
+// of that batch on the writer goroutine, in the order the writes were
+// submitted. Across batches callbacks also keep submission order, so
 // callbacks of one Bolt are called in submission order overall. A callback
 // therefore delays every later commit while it runs: it must not block, and
 // must not call NextEpoch or Close (both wait for the writer). It may submit
@@ -43,4 +49,15 @@
 // blocks until everything queued before it is committed and its callbacks
 // have been called, then closes the file; writes made after it fail with
 // ErrClosed, still in submission order.
+//
+// Postgres does the same with one writer goroutine per Postgres: a batch is
+// one pipelined round trip, one transaction, one commit, and the callbacks
+// follow in submission order, with the same rules for what a callback may
+// do. Its NextEpoch is a sequence, read on the caller's goroutine without
+// the writer. Another process's writer may commit to the same database at
+// any time: no write relies on being the only one (postgres.go). A write
+// fails, through its callback, when the database cannot be reached within
+// Config.QueryTimeout; nothing is dropped silently, and the store needs no
+// reopening once the database is back. Close drains the queue as Bolt's
+// does, then closes the pool.
 package store

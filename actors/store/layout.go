@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -275,7 +274,3 @@ func decodeU64(b []byte) uint64 {
 	}
 	return binary.BigEndian.Uint64(b)
 }
-
-// errRetry rolls a group commit back so that it can be retried without the
-// write that failed (see commit.go).
-var errRetry = errors.New("store: retry without the failed write")

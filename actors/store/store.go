@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -99,8 +100,18 @@ func call(done func(error), err error) {
 	}
 }
 
-// Both implementations satisfy Store.
+// Pinger is a store that depends on a server, and can tell whether that
+// server answers (Postgres): a readiness check. Memory and Bolt live in the
+// process and are ready while open.
+type Pinger interface {
+	// Ping returns nil when the store's server answered within ctx.
+	Ping(ctx context.Context) error
+}
+
+// The implementations satisfy Store.
 var (
-	_ Store = (*Memory)(nil)
-	_ Store = (*Bolt)(nil)
+	_ Store  = (*Memory)(nil)
+	_ Store  = (*Bolt)(nil)
+	_ Store  = (*Postgres)(nil)
+	_ Pinger = (*Postgres)(nil)
 )

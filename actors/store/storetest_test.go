@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actorchat/chat/internal/pgtest"
 	"github.com/actorchat/chat/proto/chatpb"
 )
 
@@ -29,6 +30,9 @@ var impls = []impl{
 	}},
 	{"bolt", func(t testing.TB, cfg Config) Store {
 		return openBolt(t, filepath.Join(t.TempDir(), "chat.db"), cfg)
+	}},
+	{"postgres", func(t testing.TB, cfg Config) Store {
+		return openPostgres(t, pgtest.Shared(t).Schema(t), cfg) // postgres_test.go
 	}},
 }
 

@@ -14,6 +14,7 @@ type options struct {
 	addr, metricsAddr    string
 	logFormat, logLevel  string
 	storeKind, dataDir   string
+	postgresURL          string // postgres.go
 	history              int
 	maxMessage           int64
 	maxText              int
@@ -48,8 +49,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	e.str(&o.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz on this address instead of -addr (plain http, also with -tls-cert)")
 	e.str(&o.logFormat, "log-format", "text", "log format: text or json")
 	e.str(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	e.str(&o.storeKind, "store", "bolt", "store: bolt (durable, in -data) or memory (lost on exit)")
+	e.str(&o.storeKind, "store", "bolt", "store: bolt (durable, in -data), postgres (durable, in -postgres, which several servers may share) or memory (lost on exit)")
 	e.str(&o.dataDir, "data", "data", "directory of the bolt store (chat.db)")
+	e.str(&o.postgresURL, "postgres", "", "PostgreSQL URL of the postgres store: postgres://USER:PASSWORD@HOST:5432/DB (pgx parameters allowed, like pool_max_conns)")
 	e.int(&o.history, "history-keep", 1000, "public messages kept for history requests")
 	e.int64(&o.maxMessage, "max-message", 16384, "largest client message in bytes (close 1009 past it)")
 	e.int(&o.maxText, "max-text", 4096, "largest say/dm text in bytes (invalid_text past it)")
@@ -88,8 +90,8 @@ func (o options) validate() error {
 	switch {
 	case o.logFormat != "text" && o.logFormat != "json":
 		return fmt.Errorf("-log-format must be text or json, not %q", o.logFormat)
-	case o.storeKind != "bolt" && o.storeKind != "memory":
-		return fmt.Errorf("-store must be bolt or memory, not %q", o.storeKind)
+	case o.storeKind != "bolt" && o.storeKind != "memory" && o.storeKind != "postgres":
+		return fmt.Errorf("-store must be bolt, postgres or memory, not %q", o.storeKind)
 	case o.pingInterval >= o.pongWait:
 		return fmt.Errorf("-ping-interval (%s) must be shorter than -pong-wait (%s)", o.pingInterval, o.pongWait)
 	case o.userIdle <= 0:
@@ -104,6 +106,9 @@ func (o options) validate() error {
 		return fmt.Errorf("-jwt-audience needs -jwt-secret-file or -jwt-public-key")
 	case (o.jwtSecretFile != "" || o.jwtPublicKey != "") != (o.auth.mode == "jwt"):
 		return fmt.Errorf("-jwt-secret-file or -jwt-public-key go with -auth jwt, and -auth jwt needs one of them")
+	}
+	if err := o.checkPostgres(); err != nil { // postgres.go
+		return err
 	}
 	return o.auth.validate()
 }

@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	st, err := openStore(opts, logger, reg)
+	st, err := openStore(ctx, opts, logger, reg)
 	if err != nil {
 		return err
 	}
@@ -90,6 +90,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	scfg := serverConfig(opts, logger)
 	scfg.Accounts, scfg.Verifier = accounts, verifier
+	scfg.ReadyCheck = readyCheck(st) // postgres.go
 	srv := server.New(scfg, chat, server.NewMetrics(reg))
 	srv.ObserveActors(reg)
 	return serve(ctx, opts, tlsConf, srv, chat, admin, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), logger)
@@ -107,11 +108,14 @@ func newLogger(o options, w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, hopts)), nil
 }
 
-func openStore(o options, logger *slog.Logger, reg prometheus.Registerer) (store.Store, error) {
+func openStore(ctx context.Context, o options, logger *slog.Logger, reg prometheus.Registerer) (store.Store, error) {
 	cfg := store.Config{PublicHistory: o.history, ObserveCommit: commitMetrics(reg)}
-	if o.storeKind == "memory" {
+	switch o.storeKind {
+	case "memory":
 		logger.Info("store: memory (nothing survives a restart)")
 		return store.NewMemory(cfg), nil
+	case "postgres":
+		return openPostgres(ctx, o, cfg, logger) // postgres.go
 	}
 	path := filepath.Join(o.dataDir, "chat.db")
 	st, err := store.OpenBolt(path, cfg, logger)
@@ -122,9 +126,9 @@ func openStore(o options, logger *slog.Logger, reg prometheus.Registerer) (store
 	return st, nil
 }
 
-// commitMetrics observes every group commit of the bolt store: its latency
-// (an fsync is about 1.5 ms on the reference machine) and how many writes
-// it carried.
+// commitMetrics observes every group commit of the bolt or postgres store:
+// its latency (a bbolt fsync is about 1.5 ms on the reference machine) and
+// how many writes it carried.
 func commitMetrics(reg prometheus.Registerer) func(time.Duration, int) {
 	latency := prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "chat_store_commit_seconds", Help: "Latency of store group commits (one fsync each).",
