@@ -43,7 +43,9 @@ const listJS = `((key) => [...document.querySelectorAll('.scroller[data-key="' +
 func (p *browserPage) fill(sel, text string) {
 	p.t.Helper()
 	c := chromedp.CSS(sel)
-	p.run(chromedp.WaitVisible(c), chromedp.Clear(c), chromedp.SendKeys(c, text))
+	p.run(chromedp.WaitVisible(c))
+	value[bool](p, fmt.Sprintf(`(document.querySelector(%s).value = '') === ''`, js(sel)))
+	p.run(chromedp.SendKeys(c, text))
 }
 
 // signUp creates an account from the sign-in form and waits for the chat.

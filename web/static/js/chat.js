@@ -123,8 +123,7 @@ export class Chat {
   jump() {
     const conv = this.conversations.active();
     if (!conv.view.detached) {
-      conv.view.stuck = true;
-      conv.view.toBottom();
+      conv.view.toLatest();
       return;
     }
     if (conv.key === publicKey) this.asked.jump = this.conn.ask({ type: 'history', limit: historyPage });

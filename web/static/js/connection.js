@@ -139,17 +139,24 @@ export class Connection {
       return; // the server sends JSON objects only
     }
     if (frame === null || typeof frame !== 'object') return;
-    if (frame.type === 'welcome') this.welcome(frame);
-    const req = this.answered(frame);
-    this.onFrame(frame, req);
+    if (frame.type === 'welcome') {
+      this.welcome(frame);
+      return;
+    }
+    this.onFrame(frame, this.answered(frame));
   }
 
-  /** welcome paces say and dm to the announced limit and sends every unanswered one again. */
+  /**
+   * welcome paces say and dm to the announced limit and, once the chat has
+   * seen the welcome (and asked for what it missed), sends every unanswered
+   * one again.
+   */
   welcome(frame) {
     this.welcomed = true;
     this.attempt = 0;
     this.pace.set(frame.msg_rate, frame.msg_burst);
     this.onState('open');
+    this.onFrame(frame, null);
     for (const req of this.unanswered()) this.enqueue(req);
   }
 
@@ -172,6 +179,7 @@ export class Connection {
    * which wait for the pace, and say and dm in the order they were made.
    */
   enqueue(req) {
+    if (this.queue.includes(req)) return;
     req.written = false;
     let i = this.queue.length;
     while (i > 0 && this.queue[i - 1].durable && (!req.durable || this.queue[i - 1].seq > req.seq)) i -= 1;

@@ -3,16 +3,17 @@
 // with the reader's own messages that have no answer yet below it
 // ("outgoing"), and it stays bounded however long the session:
 //
-//   - at most maxNodes messages are in the list. While the reader is at the
-//     bottom, the oldest leave at the top (the public room can load them
+//   - while the reader is at the bottom, at most maxNodes messages are in
+//     the list: the oldest leave at the top (the public room can load them
 //     again by scrolling up), at most followEvery ms after the messages
-//     that push them out arrive. While the reader is scrolled up, new messages
-//     are counted for the "new messages" marker; once the list is full the
-//     newest are no longer added, the view is "detached", and the marker
-//     jumps to the latest instead.
+//     that push them out arrive.
+//   - while the reader is scrolled up, new messages are added below and
+//     counted for the "new messages" marker, up to maxBehind more; past
+//     that the newest are no longer added, the view is "detached", and the
+//     marker jumps to the latest instead.
 //   - scrolling near the top asks for older messages (public history), which
-//     are put above without moving what the reader sees; the newest leave at
-//     the bottom when the list is full, and the view is detached.
+//     are put above without moving what the reader sees; past the same
+//     bound the newest leave at the bottom, and the view is detached.
 //
 // A message is in a view at most once: the view knows the ids of the
 // messages it holds.
@@ -20,8 +21,10 @@
 import { coalesce, el } from './dom.js';
 import { messageNode, setStatus } from './format.js';
 
-/** The most message nodes one view keeps. */
+/** The most message nodes one view keeps while the reader follows the bottom. */
 export const maxNodes = 400;
+/** How many more it keeps while the reader is scrolled up. */
+export const maxBehind = 200;
 
 const bottomSlack = 48; // px above the bottom that still count as at the bottom
 const topSlack = 400; // px from the top at which older messages are asked for
@@ -54,6 +57,7 @@ export class ConversationView {
     this.loading = false;
     this.savedTop = 0;
     this.lastTop = 0; // scrollTop after the last scroll, the reader's or ours
+    this.followed = 0; // messages added at the bottom since the last fit
     this.follow = coalesce(() => this.fit(), followEvery);
     this.root.addEventListener('scroll', () => this.scrolled(), { passive: true });
     this.edgeText();
@@ -144,6 +148,7 @@ export class ConversationView {
     const node = this.node(msg);
     this.list.append(node);
     if (this.stuck) {
+      this.followed += 1;
       this.follow();
       return node;
     }
@@ -155,6 +160,8 @@ export class ConversationView {
 
   /** fit keeps at most maxNodes: the oldest leave while the reader is at the bottom, the newest otherwise. */
   fit() {
+    const followed = this.followed;
+    this.followed = 0;
     if (this.stuck) {
       if (this.count() > maxNodes && this.older) {
         this.moreAbove = true; // what leaves can be loaded again
@@ -164,13 +171,25 @@ export class ConversationView {
       this.toBottom();
       return;
     }
+    if (followed > 0) {
+      this.unseen += followed; // they came as the reader scrolled away
+      this.onChange();
+    }
     this.trimBottom();
   }
 
   trimBottom() {
-    if (this.count() <= maxNodes) return;
-    while (this.count() > maxNodes) this.remove(this.list.lastElementChild);
+    const most = maxNodes + maxBehind;
+    if (this.count() <= most) return;
+    while (this.count() > most) this.remove(this.list.lastElementChild);
     this.detached = true;
+    this.onChange();
+  }
+
+  /** toLatest scrolls to the newest message and follows the bottom again. */
+  toLatest() {
+    Object.assign(this, { stuck: true, unseen: 0 });
+    this.fit();
     this.onChange();
   }
 
@@ -181,10 +200,11 @@ export class ConversationView {
     const fresh = msgs.filter((m) => !this.ids.has(m.id)).map((m) => this.node(m));
     const fromBottom = this.root.scrollHeight - this.root.scrollTop;
     this.list.prepend(...fresh);
+    this.edgeText();
     this.root.scrollTop = this.root.scrollHeight - fromBottom;
+    this.lastTop = this.root.scrollTop;
     this.stuck = false;
     this.trimBottom();
-    this.edgeText();
   }
 
   /** replace shows msgs, the latest messages, and nothing older: after joining, or to jump to the latest. */
