@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 
@@ -83,4 +84,43 @@ func TestBrowserSignOutRevokes(t *testing.T) {
 	}
 	p.run(chromedp.Reload())
 	p.waitUntil("the sign-in form after a reload", `!document.getElementById('signin').hidden`)
+}
+
+// The password form changes the password: the server signs the account's
+// other sessions out, the tab stays signed in, and the next sign-in takes
+// the new password only.
+func TestBrowserChangesThePassword(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOptions{})
+	p := openPage(t, s.url(), "alice")
+	p.signUp("alice")
+	status, body := s.post("/api/login", map[string]string{"name": "alice", "password": password}, "")
+	if status != http.StatusOK {
+		t.Fatalf("login: %d %s", status, body)
+	}
+	other := grantOf(t, body)
+
+	p.run(chromedp.Click(chromedp.CSS("#open-password")))
+	p.fill("#password-old", password)
+	p.fill("#password-new", "a brand new secret")
+	p.run(chromedp.Click(chromedp.CSS(`#password-form button[type="submit"]`)))
+	p.waitText("#password-done", "Password changed")
+	if status, _ := s.post("/api/logout", nil, other.Token); status != http.StatusUnauthorized {
+		t.Errorf("the other session's token still works after the change: HTTP %d", status)
+	}
+	p.run(chromedp.Click(chromedp.CSS("#password-cancel")), chromedp.Click(chromedp.CSS("#signout")))
+	p.waitText("#auth-notice", "Signed out")
+	p.signIn("alice", password)
+	p.waitText("#auth-error", "Wrong name or password.")
+	p.signIn("alice", "a brand new secret")
+	p.waitConnected()
+}
+
+func grantOf(t *testing.T, body []byte) grant {
+	t.Helper()
+	var g grant
+	if err := json.Unmarshal(body, &g); err != nil {
+		t.Fatal(err)
+	}
+	return g
 }

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -58,4 +59,22 @@ func TestBrowserSignedInElsewhere(t *testing.T) {
 	first.run(chromedp.Click(chromedp.CSS("#banner-action")))
 	first.waitConnected()
 	second.waitText("#banner-text", "signed in elsewhere")
+}
+
+// Above the presence limit no presence frames come: the list of who is
+// online is as fresh as the last answer, and Refresh asks again.
+func TestBrowserRefreshesWhoIsOnlineInACrowd(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOptions{presenceLimit: 1})
+	alice := openPage(t, s.url(), "alice")
+	alice.signUp("alice")
+	bob := connectPeer(t, s, s.register("bob"))
+	bob.say("bob is here") // once alice has this, she would have had bob's presence before it
+	alice.waitMessage("public", "bob is here", "")
+	if names := alice.textOf("#online"); strings.Contains(names, "bob") {
+		t.Fatalf("the online list shows %q with presence off; the test's premise is wrong", names)
+	}
+	alice.run(chromedp.Click(chromedp.CSS("#who-refresh")))
+	alice.waitText("#online", "bob")
+	alice.waitText("#online-count", "(2)")
 }

@@ -2,7 +2,10 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -135,4 +138,38 @@ func (u *cliUser) waitMessage(text, from string) wire.ServerFrame {
 	}
 	u.t.Fatalf("the CLI client did not show %q from %s within %v", text, from, waitFor)
 	return wire.ServerFrame{}
+}
+
+// Say and dm leave at the pace of the limit the welcome announces: typed
+// faster than it allows, every message is still sent, in order, and none
+// shows a refusal.
+func TestBrowserPacesToTheRateLimit(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOptions{msgRate: 5, msgBurst: 2})
+	alice := openPage(t, s.url(), "alice")
+	alice.signUp("alice")
+	bob := connectPeer(t, s, s.register("bob"))
+	const n = 10
+	for i := 1; i <= n; i++ {
+		alice.send(fmt.Sprintf("paced %02d", i))
+	}
+	alice.waitMessage("public", fmt.Sprintf("paced %02d", n), "sent")
+	for i := 1; i <= n; i++ {
+		bob.waitMessage(fmt.Sprintf("paced %02d", i))
+	}
+	var got []string
+	for _, m := range alice.messages("public") {
+		got = append(got, m.Text)
+		if !strings.Contains(m.Status, "sent") {
+			t.Errorf("%q shows %q, want sent", m.Text, m.Status)
+		}
+	}
+	if len(got) != n || !sort.StringsAreSorted(got) {
+		t.Errorf("alice's room shows %q; want paced 01 to %02d in order", got, n)
+	}
+	for i := 1; i <= n; i++ {
+		if frames := alice.sentFrames(fmt.Sprintf("paced %02d", i)); len(frames) != 1 {
+			t.Errorf("paced %02d was written %d times; want once, at a pace the server accepts", i, len(frames))
+		}
+	}
 }

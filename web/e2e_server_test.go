@@ -28,8 +28,9 @@ import (
 
 // serverOptions are what a test changes from chatd's defaults.
 type serverOptions struct {
-	msgRate  float64 // actors.NoRateLimit turns the limit off; 0 is the default (10 a second)
-	msgBurst int
+	msgRate       float64 // actors.NoRateLimit turns the limit off; 0 is the default (10 a second)
+	msgBurst      int
+	presenceLimit int // 0 is the default (1,000)
 }
 
 // chatServer is one chat server, restartable.
@@ -67,7 +68,8 @@ func (s *chatServer) start() {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	chat, err := actors.Start(actors.Config{Store: st, Logger: logger, MsgRate: s.opts.msgRate, MsgBurst: s.opts.msgBurst})
+	chat, err := actors.Start(actors.Config{Store: st, Logger: logger,
+		MsgRate: s.opts.msgRate, MsgBurst: s.opts.msgBurst, PresenceLimit: s.opts.presenceLimit})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -121,11 +123,7 @@ func (s *chatServer) register(name string) grant {
 	if status != http.StatusCreated {
 		s.t.Fatalf("register %s: HTTP %d %s", name, status, body)
 	}
-	var g grant
-	if err := json.Unmarshal(body, &g); err != nil {
-		s.t.Fatal(err)
-	}
-	return g
+	return grantOf(s.t, body)
 }
 
 // post sends a JSON body (nil: none) with an optional bearer token.
