@@ -43,7 +43,7 @@ export class Chat {
     this.held = null; // frames waiting for the history answer, or null
     this.asked = {}; // the history requests in flight: latest, older, jump
     this.conversations = new Conversations({
-      me: this.me, list: ui.conversations, views: ui.views, title: ui.title, marker: ui.marker,
+      me: this.me, list: ui.conversations, views: ui.views, title: ui.title, marker: ui.marker, total: ui.unread,
       older: (id) => this.older(id), onSwitch: ui.onSwitch,
     });
     this.roster = new Roster({ list: ui.online, count: ui.onlineCount, more: ui.onlineMore, me: this.me, pick: ui.pick });
@@ -66,12 +66,16 @@ export class Chat {
 
   /** frame handles one server frame; req is the request it answers, if any. */
   frame(f, req) {
+    if (f.type === 'welcome') {
+      this.release(); // what the last connection held back comes first
+      this.welcome(f);
+      return;
+    }
     if (this.held && !(f.type === 'history' && req === this.asked.latest)) {
       this.held.push([f, req]);
       return;
     }
     switch (f.type) {
-      case 'welcome': this.welcome(f); break;
       case 'message': this.message(f); break;
       case 'history': this.history(f, req); break;
       case 'sent': this.sent(f, req); break;
@@ -85,7 +89,7 @@ export class Chat {
   welcome(f) {
     this.roster.set(f.users ?? [], f.online);
     this.asked = { latest: this.conn.ask({ type: 'history', limit: historyPage }) };
-    this.conversations.get(publicKey).view.loading = false;
+    this.conversations.get(publicKey).view.loaded(); // a page asked for on the last connection is not coming
     this.held = [];
     clearTimeout(this.holdTimer);
     this.holdTimer = setTimeout(() => this.release(), holdFor);

@@ -10,7 +10,9 @@
 //   - while the reader is scrolled up, new messages are added below and
 //     counted for the "new messages" marker, up to maxBehind more; past
 //     that the newest are no longer added, the view is "detached", and the
-//     marker jumps to the latest instead.
+//     marker jumps to the latest instead (reloaded from the history). A
+//     private conversation, which has no history to reload from, loses its
+//     oldest instead.
 //   - scrolling near the top asks for older messages (public history), which
 //     are put above without moving what the reader sees; past the same
 //     bound the newest leave at the bottom, and the view is detached.
@@ -120,6 +122,12 @@ export class ConversationView {
     this.edgeText();
   }
 
+  /** loaded ends a wait for older messages that will not be answered. */
+  loaded() {
+    this.loading = false;
+    this.edgeText();
+  }
+
   edgeText() {
     if (this.loading) this.top.textContent = 'Loading older messages…';
     else if (this.moreAbove) this.top.textContent = '';
@@ -178,9 +186,22 @@ export class ConversationView {
     this.trimBottom();
   }
 
+  /**
+   * trimBottom keeps the bound while the reader is scrolled up: the newest
+   * leave, and the view is detached. A view that cannot load messages again
+   * (a private conversation: the server keeps no history of them) loses
+   * its oldest instead, keeping what the reader sees in place.
+   */
   trimBottom() {
     const most = maxNodes + maxBehind;
     if (this.count() <= most) return;
+    if (!this.older) {
+      const fromBottom = this.root.scrollHeight - this.root.scrollTop;
+      while (this.count() > most) this.remove(this.list.firstElementChild);
+      this.root.scrollTop = this.root.scrollHeight - fromBottom;
+      this.lastTop = this.root.scrollTop;
+      return;
+    }
     while (this.count() > most) this.remove(this.list.lastElementChild);
     this.detached = true;
     this.onChange();

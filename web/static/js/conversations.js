@@ -12,12 +12,13 @@ export const publicKey = 'public';
 
 export class Conversations {
   /**
-   * me is the reader's name; list, views, title and marker are the page's
+   * me is the reader's name; list, views, title, marker and total (the
+   * unread count on the narrow screen's Chats button) are the page's
    * elements; older(beforeId) asks for the public room's older messages;
    * onSwitch() is told when another conversation is shown.
    */
-  constructor({ me, list, views, title, marker, older, onSwitch }) {
-    Object.assign(this, { me, listEl: list, viewsEl: views, titleEl: title, markerEl: marker, onSwitch });
+  constructor({ me, list, views, title, marker, total, older, onSwitch }) {
+    Object.assign(this, { me, listEl: list, viewsEl: views, titleEl: title, markerEl: marker, totalEl: total, onSwitch });
     this.all = new Map(); // key -> conversation, public first, then most recent first
     this.activeKey = '';
     this.add(publicKey, 'Public room', null, {
@@ -78,7 +79,8 @@ export class Conversations {
 
   /** arrived counts a message in conv as unread unless the reader sees it, and moves conv up. */
   arrived(conv) {
-    if (conv.peer) this.listEl.insertBefore(conv.item, this.all.get(publicKey).item.nextSibling);
+    const top = this.all.get(publicKey).item.nextSibling; // the most recent private conversation
+    if (conv.peer && top !== conv.item) this.listEl.insertBefore(conv.item, top);
     if (conv.key === this.activeKey && !document.hidden) return;
     conv.unread += 1;
     this.drawBadge(conv);
@@ -98,6 +100,8 @@ export class Conversations {
     conv.badge.setAttribute('aria-label', `${conv.unread} unread`);
     const total = [...this.all.values()].reduce((n, c) => n + c.unread, 0);
     document.title = total > 0 ? `(${total}) actorchat` : 'actorchat';
+    this.totalEl.hidden = total === 0;
+    this.totalEl.textContent = String(total);
   }
 
   /** drawMarker shows the "new messages" marker of the conversation shown. */

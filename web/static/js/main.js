@@ -71,6 +71,8 @@ function enterChat() {
   byId('me').textContent = session.user;
   byId('conversations').replaceChildren();
   byId('views').replaceChildren();
+  byId('nav-unread').hidden = true;
+  document.title = 'actorchat';
   chat = new Chat(session, chatUI(), ended);
   chat.start();
   page.text.focus();
@@ -83,6 +85,7 @@ function chatUI() {
     views: byId('views'),
     title: byId('conversation-title'),
     marker: byId('new-marker'),
+    unread: byId('nav-unread'),
     live: byId('live'),
     online: byId('online'),
     onlineCount: byId('online-count'),
