@@ -20,9 +20,11 @@
 //   - connection.js keeps the WebSocket up (backoff, close codes, the
 //     requests waiting for an answer, resends) and paces say and dm
 //     (pace.js);
-//   - chat.js turns server frames into conversations, the roster and
-//     notices; conversation.js is one conversation's view (its DOM stays
-//     bounded however long the session); roster.js the online list;
+//   - chat.js turns server frames into conversations, the roster and the
+//     states of one's own messages; conversations.js is the list of
+//     conversations and their unread counts; conversation.js is one
+//     conversation's view (its DOM stays bounded however long the
+//     session); roster.js is who is online;
 //   - dom.js and format.js build elements (text only ever as textContent)
 //     and render names, times and statuses.
 //

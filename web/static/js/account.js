@@ -42,17 +42,17 @@ export function clearSession() {
 }
 
 /** register creates an account and returns its grant {user, token, expires}. */
-export const register = (name, password) => call('/api/register', { name, password });
+export const register = (name, password) => call('api/register', { name, password });
 
 /** login returns a grant for an existing account. */
-export const login = (name, password) => call('/api/login', { name, password });
+export const login = (name, password) => call('api/login', { name, password });
 
 /** logout revokes token. */
-export const logout = (token) => call('/api/logout', null, token);
+export const logout = (token) => call('api/logout', null, token);
 
 /** changePassword changes the password; the server revokes the account's other tokens. */
 export const changePassword = (token, password, newPassword) =>
-  call('/api/password', { password, new_password: newPassword }, token);
+  call('api/password', { password, new_password: newPassword }, token);
 
 async function call(path, body, token = '') {
   const headers = { 'Content-Type': 'application/json' };

@@ -61,6 +61,7 @@ export class Chat {
   }
 
   stop() {
+    clearTimeout(this.holdTimer);
     this.conn.stop();
   }
 
@@ -263,7 +264,7 @@ export class Chat {
 /** chatURL is the chat endpoint with the credentials: ws(s) to connect, http(s) to probe. */
 function chatURL(scheme, session) {
   const secure = location.protocol === 'https:';
-  const url = new URL('/chat', location.href);
+  const url = new URL('chat', location.href); // beside the page, wherever it is mounted
   url.protocol = `${scheme}${secure ? 's' : ''}:`;
   // Both: the token proves the name, and user names it for servers that
   // read only the name (docs/protocol.md, version 1).
