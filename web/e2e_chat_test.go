@@ -29,9 +29,7 @@ func TestBrowserPublicAndPrivateMessages(t *testing.T) {
 	}
 
 	// Shift+Enter starts a new line; Enter sends both lines as one message.
-	composer := chromedp.CSS("#composer-text")
-	bob.run(chromedp.Focus(composer), chromedp.SendKeys(composer, "line one"),
-		enter(true), chromedp.SendKeys(composer, "line two"), enter(false))
+	bob.run(chromedp.Focus(chromedp.CSS("#composer-text")), typeText("line one"), enter(true), typeText("line two"), enter(false))
 	alice.waitMessage("public", "line one\nline two", "")
 	if focused := value[string](bob, `document.activeElement.id`); focused != "composer-text" {
 		t.Errorf("after sending, focus is on %q; want the composer", focused)
