@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -95,7 +96,9 @@ func startCLI(t *testing.T, s *chatServer, g grant) *cliUser {
 	go func() { done <- c.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("the CLI client: %v", err)
+		}
 	})
 	select {
 	case <-c.Welcomed():
@@ -171,5 +174,29 @@ func TestBrowserPacesToTheRateLimit(t *testing.T) {
 		if frames := alice.sentFrames(fmt.Sprintf("paced %02d", i)); len(frames) != 1 {
 			t.Errorf("paced %02d was written %d times; want once, at a pace the server accepts", i, len(frames))
 		}
+	}
+}
+
+// A refused message says why beside itself, and can be dismissed; a text
+// over the protocol's limit is refused before it is sent.
+func TestBrowserShowsRefusals(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOptions{})
+	alice := openPage(t, s.url(), "alice")
+	alice.signUp("alice")
+
+	alice.fill("#new-dm-name", "Nobody")
+	alice.run(chromedp.Click(chromedp.CSS(`#new-dm button[type="submit"]`)))
+	alice.waitText("#conversation-title", "Private: nobody")
+	alice.send("is anyone there?")
+	failed := `.scroller[data-key="dm:nobody"] .outgoing .msg.failed`
+	alice.waitText(failed+" .status", "not sent: there is no user nobody")
+	alice.run(chromedp.Click(chromedp.CSS(failed + " button")))
+	alice.waitUntil("the refused message to go", `!document.querySelector('`+failed+`')`)
+
+	alice.send(strings.Repeat("x", 4097))
+	alice.waitText("#composer-error", "Too long: 4097 bytes")
+	if frames := alice.sentFrames("xxxx"); len(frames) != 0 {
+		t.Errorf("the page sent the over-long text %d times", len(frames))
 	}
 }

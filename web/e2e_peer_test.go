@@ -32,6 +32,9 @@ func connectPeer(t *testing.T, s *chatServer, g grant) *peer {
 	q := url.Values{"token": {g.Token}, "user": {g.User}}
 	dialer := websocket.Dialer{HandshakeTimeout: waitFor}
 	ws, resp, err := dialer.Dial(s.wsURL()+"?"+q.Encode(), nil)
+	if resp != nil {
+		_ = resp.Body.Close() // the upgrade's response has no body to read
+	}
 	if err != nil {
 		status := 0
 		if resp != nil {

@@ -143,7 +143,12 @@ func (s *chatServer) post(path string, body any, token string) (int, []byte) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
+	out, err := io.ReadAll(resp.Body)
+	if cerr := resp.Body.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		s.t.Fatalf("reading the answer of %s: %v", path, err)
+	}
 	return resp.StatusCode, out
 }

@@ -21,7 +21,10 @@ func startForWeb(t *testing.T, vars map[string]string, args ...string) string {
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case <-done:
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run: %v", err)
+			}
 		case <-time.After(shutdownGrace + 5*time.Second):
 			t.Error("run did not return after cancel")
 		}
