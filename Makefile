@@ -12,6 +12,7 @@ ACTOR_DIR  = $(shell $(GO) list -m -f '{{.Dir}}' github.com/asynkron/protoactor-
 PROTOC    ?= protoc
 
 .PHONY: run client test vet lint layering proto proto-check fuzz bench bench-scaling build chatbench clean
+.PHONY: screenshots
 
 ## run: start the server on $(ADDR) (data in ./data); Ctrl-C stops it gracefully
 run:
@@ -76,6 +77,12 @@ bench-scaling:
 
 clean:
 	rm -rf bin
+
+## screenshots: the web client's browser tests (need Chromium: apt-get install
+## chromium), each saving its final screen in web/testdata/screenshots/
+screenshots:
+	CHAT_REQUIRE_BROWSER=1 $(GO) test -count=1 -run '^TestBrowser' ./web/
+	@echo "screenshots: $$(ls web/testdata/screenshots/*.png | wc -l) in web/testdata/screenshots/"
 
 FUZZTIME ?= 30s
 ## fuzz: run every fuzz target of the module for FUZZTIME each, a duration

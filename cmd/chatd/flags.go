@@ -32,6 +32,7 @@ type options struct {
 	debugFaults          bool
 	pprof                bool
 	readGoroutines       bool
+	web                  bool
 	tlsCert, tlsKey      string
 	jwtSecretFile        string
 	jwtPublicKey         string
@@ -70,6 +71,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	e.dur(&o.userIdle, "user-idle", 5*time.Minute, "how long a user's actor stays in memory with no connection and nothing in flight")
 	e.bool(&o.debugFaults, "debug-faults", false, "enable the /debug panic fault-injection command")
 	e.bool(&o.readGoroutines, "read-goroutines", false, "a reading goroutine per connection instead of the epoll poller (about 4 KiB more per idle connection)")
+	e.bool(&o.web, "web", true, "serve the web client (a chat page for browsers) at / on -addr")
 	e.bool(&o.pprof, "pprof", false, "serve /debug/pprof/ beside /metrics (for profiling; keep it off the public address)")
 	e.str(&o.tlsCert, "tls-cert", "", "PEM certificate (chain) to serve https and wss on -addr; a renewal on disk is used within a second (needs -tls-key)")
 	e.str(&o.tlsKey, "tls-key", "", "PEM private key of -tls-cert")

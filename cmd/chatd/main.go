@@ -177,7 +177,7 @@ func serve(ctx context.Context, o options, tlsConf *tls.Config, srv *server.Serv
 	if o.metricsAddr == "" {
 		mainOps = ops
 	}
-	main, err := listen(o.addr, srv.Routes(mainOps), tlsConf, logger, "chat")
+	main, err := listen(o.addr, srv.Routes(withWeb(o, mainOps)), tlsConf, logger, "chat") // web.go
 	if err != nil {
 		return errors.Join(err, closeServer(admin), chat.Stop())
 	}

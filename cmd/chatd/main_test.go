@@ -61,7 +61,7 @@ func TestHelpListsEveryFlagWithItsVariable(t *testing.T) {
 		t.Fatal("-h: want flag.ErrHelp")
 	}
 	for _, name := range []string{"addr", "log-format", "max-message", "max-text", "msg-rate", "msg-burst",
-		"queue-max", "outbox-max", "max-conns", "max-conns-per-ip", "allowed-origins", "metrics-addr", "store", "data", "debug-faults", "user-idle"} {
+		"queue-max", "outbox-max", "max-conns", "max-conns-per-ip", "allowed-origins", "metrics-addr", "store", "data", "debug-faults", "user-idle", "web"} {
 		if !strings.Contains(out.String(), "-"+name) || !strings.Contains(out.String(), envName(name)) {
 			t.Errorf("-h does not list -%s with $%s", name, envName(name))
 		}
