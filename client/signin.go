@@ -60,8 +60,10 @@ func (d *signInDialog) run(ctx context.Context) (Grant, error) {
 	return d.login(ctx)
 }
 
-// login asks for the password and logs in, offering an account once: at
-// once when the user answers with Enter alone, or after a refusal.
+// login asks for the password and logs in. Enter alone asks for the
+// account to be created, at once; after a refusal the dialog offers it
+// once, since the refusal cannot tell a missing account from a wrong
+// password.
 func (d *signInDialog) login(ctx context.Context) (Grant, error) {
 	user := d.cr.user
 	for range maxAttempts {
@@ -69,22 +71,20 @@ func (d *signInDialog) login(ctx context.Context) (Grant, error) {
 		if err != nil {
 			return Grant{}, errSignInCancelled
 		}
-		question := "create account " + user + "? [y/N] "
-		if password != "" {
-			g, err := d.cr.api.Login(ctx, user, password)
-			if !IsAPIError(err, APIBadCredentials) {
-				return g, d.cr.loginFailure(err)
-			}
-			question = "no account " + user + " or wrong password: " + question
+		if password == "" {
+			d.offered = true
+			return d.registerAccount(ctx)
+		}
+		g, err := d.cr.api.Login(ctx, user, password)
+		if !IsAPIError(err, APIBadCredentials) {
+			return g, d.cr.loginFailure(err)
 		}
 		if d.offered {
-			if password != "" {
-				d.p.Say("no account " + user + " or wrong password")
-			}
+			d.p.Say("no account " + user + " or wrong password")
 			continue
 		}
 		d.offered = true
-		yes, err := confirm(d.p, question)
+		yes, err := confirm(d.p, "no account "+user+" or wrong password: create account "+user+"? [y/N] ")
 		if err != nil {
 			return Grant{}, errSignInCancelled
 		}

@@ -73,19 +73,25 @@ func TestSignInOffersToCreateAccount(t *testing.T) {
 	}
 }
 
-// Enter alone at the password prompt offers the account at once, with no
-// login.
+// Enter alone at the password prompt is asking for the account: the
+// dialog goes straight to the new password, with no login and no second
+// question (a newcomer who was asked one typed the password into it).
 func TestSignInEnterAloneCreatesAccount(t *testing.T) {
 	t.Parallel()
 	fs := newFakeServer(t, newFakeAuth())
-	asker, p := newAsker("", "yes", "brand new pw", "brand new pw")
+	asker, p := newAsker("", "brand new pw", "brand new pw")
 	runClientAsking(t, signedInConfig(fs, testTokenDir(t)), asker)
 	fs.accept()
 	if got := strings.Join(fs.auth.callLog(), ", "); got != "register alice" {
 		t.Errorf("API calls %q, want the registration alone", got)
 	}
-	if asked, _ := p.transcript(); len(asked) < 2 || asked[1] != "line: create account alice? [y/N] " {
-		t.Errorf("asked %q", asked)
+	want := []string{
+		"password: password for alice (Enter alone to create the account): ",
+		"password: choose a password for alice (at least 8 characters): ",
+		"password: the same password again: ",
+	}
+	if asked, _ := p.transcript(); strings.Join(asked, "|") != strings.Join(want, "|") {
+		t.Errorf("asked:\n%s\nwant:\n%s", strings.Join(asked, "\n"), strings.Join(want, "\n"))
 	}
 }
 
