@@ -13,15 +13,61 @@ var _ transport.Handler = (*session)(nil)
 
 // Message decodes one client message (proto/wire) into an actor message
 // and sends it to the user actor, with this session as the sender so that
-// replies come back here. The transport has already closed the connection
-// for what is not a valid text message (binary, invalid UTF-8, too large).
+// replies come back here, unless the edge's own budgets refuse it first.
+// The transport has already closed the connection for what is not a valid
+// text message (binary, invalid UTF-8, too large).
 func (ss *session) Message(data []byte) {
 	ss.srv.metrics.framesIn.Inc()
 	if ss.userPID == nil {
 		return // attaching failed; the connection is closing
 	}
 	msg := request(wire.Decode(data, wire.Limits{MaxText: ss.srv.cfg.MaxText}))
+	if no := ss.overBudget(msg); no != nil {
+		ss.send(no)
+		return
+	}
 	ss.srv.root().RequestWithCustomSender(ss.userPID, msg, ss.self)
+}
+
+// overBudget returns the refusal of a request the edge's budgets do not
+// allow, or nil: say and dm (and an invalid one, which the user actor
+// charges too) against the client IP's publish budget (ipbudget.go),
+// history and who against the connection's reply meter (replybudget.go).
+func (ss *session) overBudget(msg any) *chatpb.Refused {
+	switch m := msg.(type) {
+	case *chatpb.Say:
+		return ss.publishBudget(m.Ref)
+	case *chatpb.Dm:
+		return ss.publishBudget(m.Ref)
+	case *chatpb.Invalid:
+		if m.Counts {
+			return ss.publishBudget(m.Ref)
+		}
+	case *chatpb.History:
+		return ss.replyBudget(m.Ref)
+	case *chatpb.Who:
+		return ss.replyBudget(m.Ref)
+	}
+	return nil
+}
+
+func (ss *session) publishBudget(ref *string) *chatpb.Refused {
+	if ss.srv.budget.allow(ss.remote.ip, ss.srv.cfg.Clock()) {
+		return nil
+	}
+	return rateLimited(ref, "slow down: too many messages from your address")
+}
+
+func (ss *session) replyBudget(ref *string) *chatpb.Refused {
+	if ss.srv.cfg.ReplyRate < 0 || ss.replies.open(ss.srv.since()) {
+		return nil
+	}
+	return rateLimited(ref, "slow down: too many history and who answers")
+}
+
+// rateLimited is the edge's rate_limited refusal of a request.
+func rateLimited(ref *string, message string) *chatpb.Refused {
+	return &chatpb.Refused{Ref: ref, Code: chatpb.ErrorCode_ERROR_CODE_RATE_LIMITED, Message: message}
 }
 
 // Confirmed tells the user actor that the client has read every private
