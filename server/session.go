@@ -76,7 +76,8 @@ func (s *Server) attach(tc *transport.Conn, cred credential, from clientAddr) {
 
 // Closed runs once the connection has ended: the user actor learns the
 // session is gone, the PID stops resolving, watchers get Terminated, and
-// the server lets go of the connection's slot.
+// a session through a trusted proxy gives back its client's per-IP slot
+// (the socket, now closed, gave back the connection's own).
 func (ss *session) Closed(code int, byPeer bool) {
 	s := ss.srv
 	if ss.userPID != nil {
