@@ -57,8 +57,8 @@ func readAnswer(t *testing.T, br *bufio.Reader) (int, string) {
 	if err != nil {
 		t.Fatalf("reading an answer: %v", err)
 	}
-	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
 	return resp.StatusCode, string(body)
 }
 
@@ -195,8 +195,8 @@ func TestE2EKeepAliveConnectionsAreCountedAndClosedWhenIdle(t *testing.T) {
 		if err != nil {
 			return false
 		}
-		defer c.Close()
 		status, _ := get(t, c, bufio.NewReader(c), "/healthz")
+		_ = c.Close()
 		return status == http.StatusOK
 	})
 }
@@ -274,6 +274,7 @@ func TestE2ESilentConnectionsHoldTheirIPsSlots(t *testing.T) {
 	first := rawConn(t, addrOf(e.hs))
 	rawConn(t, addrOf(e.hs))
 	resp, body := refusedDial(t, e, "user=late", nil)
+	_ = resp.Body.Close()
 	checkPlainRefusal(t, "a third connection from one IP", resp, body, http.StatusTooManyRequests)
 	if body != "too_many_from_ip\n" {
 		t.Errorf("refusal %q, want too_many_from_ip", body)
@@ -299,11 +300,13 @@ func TestE2EPerIPLimitBehindATrustedProxy(t *testing.T) {
 	from := func(ip string) dialOption { return withHeader(http.Header{"X-Forwarded-For": {ip}}) }
 	join(t, behind, "a", from("198.51.100.1"))
 	resp, body := refusedDial(t, behind, "user=b", http.Header{"X-Forwarded-For": {"6.6.6.6, 198.51.100.1"}})
+	_ = resp.Body.Close()
 	checkPlainRefusal(t, "a second connection of one client behind the proxy", resp, body, http.StatusTooManyRequests)
 	join(t, behind, "c", from("198.51.100.2"))
 
 	direct := startServer(t, withServer(func(c *server.Config) { c.MaxConnsPerIP = 1 }))
 	join(t, direct, "a", from("198.51.100.1"))
 	resp, body = refusedDial(t, direct, "user=b", http.Header{"X-Forwarded-For": {"198.51.100.2"}})
+	_ = resp.Body.Close()
 	checkPlainRefusal(t, "a header from a peer that is not a trusted proxy", resp, body, http.StatusTooManyRequests)
 }
