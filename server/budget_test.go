@@ -92,3 +92,19 @@ func TestConnLimitsCountInAllAndPerIP(t *testing.T) {
 		t.Errorf("byIP %v, want a and b", l.byIP)
 	}
 }
+
+func TestRefusalCountIsPerWindow(t *testing.T) {
+	t.Parallel()
+	var r refusalCount
+	for i := range 3 {
+		if r.add(time.Duration(i)*time.Second, 10*time.Second, 3) {
+			t.Fatalf("refusal %d of 3 within the window counted as past the max", i+1)
+		}
+	}
+	if !r.add(9*time.Second, 10*time.Second, 3) {
+		t.Fatal("a fourth refusal within the window not past the max")
+	}
+	if r.add(11*time.Second, 10*time.Second, 3) {
+		t.Fatal("a refusal in a new window counted the old one's")
+	}
+}

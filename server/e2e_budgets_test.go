@@ -65,8 +65,9 @@ func TestE2EOneIPsNamesShareAPublishBudget(t *testing.T) {
 // A history of 200 messages is 30 bytes in and up to 840 KB out. With the
 // user's rate limit off, only the connection's reply meter stands between
 // a client asking in a loop and the server's bandwidth: past it, requests
-// are refused rate_limited before they reach the room, and every request
-// still gets an answer.
+// are refused rate_limited before they reach the room, every request
+// still gets an answer, and a client that keeps asking regardless is
+// closed with 1008.
 func TestE2EHistoryAnswersAreMeteredPerConnection(t *testing.T) {
 	t.Parallel()
 	const rate = 32 << 10
@@ -80,7 +81,7 @@ func TestE2EHistoryAnswersAreMeteredPerConnection(t *testing.T) {
 
 	start := time.Now()
 	bytes, pages, refused := 0, 0, 0
-	for i := 0; time.Since(start) < time.Second; i++ {
+	for i := 0; refused <= replyFloodMax; i++ {
 		ref := fmt.Sprint("h", i)
 		alice.sendFrame(t, wire.ClientFrame{Type: "history", Limit: 200, Ref: &ref})
 		f := alice.expectFrame(t, "an answer to "+ref, func(f frame) bool { return refIs(f, ref) })
@@ -94,19 +95,50 @@ func TestE2EHistoryAnswersAreMeteredPerConnection(t *testing.T) {
 			t.Fatalf("history: %s, want a page or rate_limited", f.Raw)
 		}
 	}
-	if pages == 0 || refused == 0 {
-		t.Fatalf("%d pages, %d refused in a second of asking, want both", pages, refused)
+	took := time.Since(start)
+	t.Logf("%d pages (%d bytes) and %d refusals in %v", pages, bytes, refused, took)
+	if pages == 0 {
+		t.Fatal("no page at all")
 	}
-	most := rate*time.Since(start).Seconds() + rate + float64(bytes/pages) // the burst, and the answer that ran the meter dry
-	if float64(bytes) > most {
-		t.Errorf("%d bytes of history in %v, want at most %.0f at %d bytes/s", bytes, time.Since(start), most, rate)
+	if most := rate*took.Seconds() + rate + float64(bytes/pages); float64(bytes) > most { // the burst, and the answer that ran the meter dry
+		t.Errorf("%d bytes of history in %v, want at most %.0f at %d bytes/s", bytes, took, most, rate)
 	}
-	t.Logf("%d pages (%d bytes) and %d refusals in %v", pages, bytes, refused, time.Since(start))
-	ref := "w"
-	alice.sendFrame(t, wire.ClientFrame{Type: "who", Ref: &ref})
-	if f := alice.expectFrame(t, "the answer to who", func(f frame) bool { return refIs(f, ref) }); f.Code != wire.CodeRateLimited {
-		t.Errorf("who while the meter is in debt: %s, want rate_limited", f.Raw)
+	alice.expectClose(t, websocket.ClosePolicyViolation) // asking on, refused, more than replyFloodMax times
+}
+
+// replyFloodMax is how many refused history and who requests within 10 s
+// close a connection (server/replybudget.go).
+const replyFloodMax = 100
+
+// A client that asks again only once its answer is paid for is never
+// closed, and gets everything it asks for in the end.
+func TestE2EHistoryAnswersCostTimeNotAnswers(t *testing.T) {
+	t.Parallel()
+	const rate = 64 << 10
+	e := startServer(t, noRateLimit(), withServer(func(c *server.Config) { c.ReplyRate = rate }))
+	alice := join(t, e, "alice")
+	for i := range 100 {
+		alice.sendFrame(t, sayFrame(strings.Repeat("h", 1000), fmt.Sprint(i)))
 	}
+	alice.expectFrame(t, "the last receipt", func(f frame) bool { return f.Type == "sent" && refIs(f, "99") })
+	for i := range 2 { // 110 KB each: the meter runs dry after every page
+		for try := 0; ; try++ {
+			ref := fmt.Sprint("h", i, "-", try)
+			alice.sendFrame(t, wire.ClientFrame{Type: "history", Limit: 100, Ref: &ref})
+			f := alice.expectFrame(t, "an answer to "+ref, func(f frame) bool { return refIs(f, ref) })
+			if f.Type == "history" {
+				if len(f.Messages) != 100 {
+					t.Fatalf("page %d: %d messages, want 100", i, len(f.Messages))
+				}
+				break
+			}
+			if f.Code != wire.CodeRateLimited || try > 20 {
+				t.Fatalf("page %d, try %d: %s", i, try, f.Raw)
+			}
+			time.Sleep(250 * time.Millisecond) // as a client that honours rate_limited would
+		}
+	}
+	alice.expectNothing(t, quiet) // no close, no stray answer
 }
 
 func TestE2EClientPingingTooFastIsClosedWith1008(t *testing.T) {

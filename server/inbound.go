@@ -1,6 +1,8 @@
 package server
 
 import (
+	"log/slog"
+
 	"github.com/actorchat/chat/proto/chatpb"
 	"github.com/actorchat/chat/proto/wire"
 	"github.com/actorchat/chat/server/transport"
@@ -22,8 +24,12 @@ func (ss *session) Message(data []byte) {
 		return // attaching failed; the connection is closing
 	}
 	msg := request(wire.Decode(data, wire.Limits{MaxText: ss.srv.cfg.MaxText}))
-	if no := ss.overBudget(msg); no != nil {
+	if no, flood := ss.overBudget(msg); no != nil {
 		ss.send(no)
+		if flood {
+			ss.log(slog.LevelWarn, "closing a connection asking far past its reply budget")
+			ss.end(chatpb.CloseReason_CLOSE_REASON_POLICY, nil)
+		}
 		return
 	}
 	ss.srv.root().RequestWithCustomSender(ss.userPID, msg, ss.self)
@@ -33,22 +39,24 @@ func (ss *session) Message(data []byte) {
 // allow, or nil: say and dm (and an invalid one, which the user actor
 // charges too) against the client IP's publish budget (ipbudget.go),
 // history and who against the connection's reply meter (replybudget.go).
-func (ss *session) overBudget(msg any) *chatpb.Refused {
+// flood reports a connection that keeps asking for answers while refused,
+// which must be closed (1008).
+func (ss *session) overBudget(msg any) (no *chatpb.Refused, flood bool) {
 	switch m := msg.(type) {
 	case *chatpb.Say:
-		return ss.publishBudget(m.Ref)
+		return ss.publishBudget(m.Ref), false
 	case *chatpb.Dm:
-		return ss.publishBudget(m.Ref)
+		return ss.publishBudget(m.Ref), false
 	case *chatpb.Invalid:
 		if m.Counts {
-			return ss.publishBudget(m.Ref)
+			return ss.publishBudget(m.Ref), false
 		}
 	case *chatpb.History:
 		return ss.replyBudget(m.Ref)
 	case *chatpb.Who:
 		return ss.replyBudget(m.Ref)
 	}
-	return nil
+	return nil, false
 }
 
 func (ss *session) publishBudget(ref *string) *chatpb.Refused {
@@ -58,11 +66,15 @@ func (ss *session) publishBudget(ref *string) *chatpb.Refused {
 	return rateLimited(ref, "slow down: too many messages from your address")
 }
 
-func (ss *session) replyBudget(ref *string) *chatpb.Refused {
-	if ss.srv.cfg.ReplyRate < 0 || ss.replies.open(ss.srv.since()) {
-		return nil
+// replyBudget refuses history and who while the reply meter is in debt,
+// and counts the refusals (replybudget.go).
+func (ss *session) replyBudget(ref *string) (no *chatpb.Refused, flood bool) {
+	now := ss.srv.since()
+	if ss.srv.cfg.ReplyRate < 0 || ss.replies.open(now) {
+		return nil, false
 	}
-	return rateLimited(ref, "slow down: too many history and who answers")
+	flood = ss.refusedAsks.add(now, replyFloodWindow, replyFloodMax)
+	return rateLimited(ref, "slow down: too many history and who answers"), flood
 }
 
 // rateLimited is the edge's rate_limited refusal of a request.

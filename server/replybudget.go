@@ -15,13 +15,41 @@ import (
 //
 // A request that finds the meter in debt is refused with rate_limited by
 // the session, before it reaches the actors: nothing is done for it, the
-// client is told why, and it may ask again later. The size of an answer is
+// client is told why, and it may ask again later (but not in a loop: see
+// replyFloodMax). The size of an answer is
 // known only once it is rendered, so an answer is always sent whole (and
 // charged whole, which may put the meter in debt); what it costs is paid
 // by the requests after it. Nothing is lost and the refusal is honest; over
 // time a connection gets ReplyRate a second, plus at most the answers to
 // the requests it had in flight when the meter ran dry, and those are
 // bounded by the user's rate limit.
+
+// A client that keeps asking while the meter is in debt gets a refusal for
+// each request, as cheap as any answer; one that asks more than
+// replyFloodMax times within replyFloodWindow while refused (a loop, not a
+// person or a client that honours rate_limited) is closed with 1008, as
+// the user actor closes one sending far past its rate limit.
+const (
+	replyFloodMax    = 100
+	replyFloodWindow = 10 * time.Second
+)
+
+// refusalCount counts refusals within a window; owned by the session's
+// reader.
+type refusalCount struct {
+	start time.Duration // the current window's start, since the server's epoch
+	n     int           // refusals in it
+}
+
+// add counts a refusal at now and reports whether the count is past max
+// within window.
+func (r *refusalCount) add(now, window time.Duration, max int) bool {
+	if now-r.start > window {
+		r.start, r.n = now, 0
+	}
+	r.n++
+	return r.n > max
+}
 
 // replyMeter meters one connection's answer bytes as a virtual schedule:
 // due is when the meter is full again (since the server's epoch), each

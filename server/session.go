@@ -31,6 +31,9 @@ type session struct {
 	ending   atomic.Bool // an end (error frame, close) is under way
 	watchers watchers    // processes watching this session (watch.go)
 	replies  replyMeter  // bytes of history and users frames sent (replybudget.go)
+
+	// owned by the reader
+	refusedAsks refusalCount // history and who refused by replies (replybudget.go)
 }
 
 // clientAddr is who a connection is from (clientip.go): the client's IP,
