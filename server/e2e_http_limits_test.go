@@ -9,6 +9,7 @@ package server_test
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -309,4 +310,37 @@ func TestE2EPerIPLimitBehindATrustedProxy(t *testing.T) {
 	resp, body = refusedDial(t, direct, "user=b", http.Header{"X-Forwarded-For": {"198.51.100.2"}})
 	_ = resp.Body.Close()
 	checkPlainRefusal(t, "a header from a peer that is not a trusted proxy", resp, body, http.StatusTooManyRequests)
+}
+
+// Over TLS, a connection past the limit is refused over TLS: the client
+// completes its handshake and reads the same one-line 503.
+func TestE2ERefusalOverTLS(t *testing.T) {
+	t.Parallel()
+	e := startServer(t, withServer(func(c *server.Config) { c.MaxConns = 1 }))
+	certs := httptest.NewTLSServer(http.NotFoundHandler()) // for its certificate
+	certs.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := e.srv.HTTPServer(e.srv.Routes(e.srv.OpsHandler(nil)), nil)
+	go func() { _ = hs.Serve(e.srv.Listener(ln, certs.TLS.Clone())) }()
+	t.Cleanup(func() { _ = hs.Close() })
+
+	dial := func() (net.Conn, *bufio.Reader) {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: waitFor}, "tcp", ln.Addr().String(), &tls.Config{InsecureSkipVerify: true}) // the throwaway certificate
+		if err != nil {
+			t.Fatalf("TLS dial: %v", err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return c, bufio.NewReader(c)
+	}
+	first, br := dial()
+	if status, _ := get(t, first, br, "/healthz"); status != http.StatusOK {
+		t.Fatalf("the first connection: HTTP %d", status)
+	}
+	second, br := dial()
+	if status, body := get(t, second, br, "/healthz"); status != http.StatusServiceUnavailable || body != "server_full\n" {
+		t.Errorf("past the limit over TLS: HTTP %d %q, want 503 server_full", status, body)
+	}
 }
