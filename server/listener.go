@@ -69,7 +69,7 @@ func (s *Server) limitListener(ln net.Listener, limits *connLimits, tlsConf *tls
 	return &limitListener{
 		Listener: ln, limits: limits, proxies: s.cfg.TrustedProxies, tlsConf: tlsConf,
 		refusing: make(chan struct{}, maxRefusing),
-		onRefuse: func(no *refusal) {
+		onRefuse: func(no *refusal) { // at debug level: a flood of refusals must not flood the log
 			s.metrics.refused.WithLabelValues(no.label).Inc()
 			s.cfg.Logger.Debug("connection refused", "status", no.status, "reason", no.reason)
 		},
