@@ -26,7 +26,9 @@ type Config struct {
 	// QueueMax is the most unconfirmed private messages one user's inbox
 	// holds before senders get queue_full. Default 10,000.
 	QueueMax int
-	// MsgRate is the sustained say+dm rate per user, in messages a second.
+	// MsgRate is the sustained say+dm rate per user, in messages a second;
+	// who costs one message and history one per 50 it asks for
+	// (user_send.go).
 	// Default 10; NoRateLimit turns limiting off.
 	MsgRate float64
 	// MsgBurst is the burst the rate limit allows. Default 30.

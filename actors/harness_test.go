@@ -174,20 +174,31 @@ func (s *session) expectDeliver() *chatpb.Deliver {
 	return expectMsg[*chatpb.Deliver](s.h.t, s.p, wait)
 }
 
-// sync is a barrier through the user actor and the room: it asks who is
-// online and waits for the answer, which it removes; whatever the user actor
-// did with earlier requests is done by then. It returns the messages that
-// arrived before the answer, and leaves them queued.
+// sync is a barrier through the user actor and the room, which charges
+// nothing to the rate limit: first a request the user actor answers itself
+// (an invalid one that does not count), so whatever it did with earlier
+// requests is done; then who is online, asked of the room directly, so the
+// room's answers to those requests come before its answer. It returns the
+// messages that arrived before that answer, which it removes, and leaves
+// them queued.
 func (s *session) sync() []any {
 	s.h.t.Helper()
 	ref := s.ref()
-	s.send(&chatpb.Who{Ref: ref})
+	s.send(&chatpb.Invalid{Code: chatpb.ErrorCode_ERROR_CODE_BAD_REQUEST, Ref: ref})
+	if _, before, ok := s.p.extract(func(m any) bool {
+		r, isRefused := m.(*chatpb.Refused)
+		return isRefused && r.GetRef() == *ref
+	}, wait); !ok {
+		s.h.t.Fatalf("%s: the user actor did not answer the barrier %q; got %v", s.name, *ref, before)
+	}
+	ref = s.ref()
+	s.h.root().Send(s.h.chat.deps.room, &chatpb.RoomQuery{ReplyTo: s.p.pid, Query: &chatpb.RoomQuery_Who{Who: &chatpb.Who{Ref: ref}}})
 	_, before, ok := s.p.extract(func(m any) bool {
 		u, isUsers := m.(*chatpb.Users)
 		return isUsers && u.GetRef() == *ref
 	}, wait)
 	if !ok {
-		s.h.t.Fatalf("%s: no answer to the barrier %q; got %v", s.name, *ref, before)
+		s.h.t.Fatalf("%s: the room did not answer the barrier %q; got %v", s.name, *ref, before)
 	}
 	out := make([]any, len(before))
 	for i, r := range before {

@@ -96,10 +96,8 @@ func (u *user) Receive(ctx actor.Context) {
 		u.say(ctx, m)
 	case *chatpb.Dm:
 		u.dm(ctx, m)
-	case *chatpb.Who:
-		ctx.Send(u.deps.room, &chatpb.RoomQuery{ReplyTo: ctx.Sender(), Query: &chatpb.RoomQuery_Who{Who: m}})
-	case *chatpb.History:
-		ctx.Send(u.deps.room, &chatpb.RoomQuery{ReplyTo: ctx.Sender(), Query: &chatpb.RoomQuery_History{History: m}})
+	case *chatpb.Who, *chatpb.History:
+		u.query(ctx, m)
 	case *chatpb.Invalid:
 		u.invalid(ctx, m)
 	case *chatpb.DebugPanic:

@@ -40,9 +40,10 @@ func newLimiter(cfg Config) *limiter {
 	}
 }
 
-// take charges one message at time now.
-func (l *limiter) take(now time.Time) verdict {
-	if l.bucket == nil || l.bucket.AllowN(now, 1) {
+// take charges n tokens at time now; n is cut to the burst, which is all
+// the bucket can ever hold.
+func (l *limiter) take(now time.Time, n int) verdict {
+	if l.bucket == nil || l.bucket.AllowN(now, min(n, l.bucket.Burst())) {
 		return allowed
 	}
 	if now.Sub(l.start) > l.window {

@@ -124,7 +124,12 @@ func (u *user) admit(ctx actor.Context, ref *string, key string) bool {
 // allow charges one message to the rate limit. Over it, the request is
 // refused; far over it for long, the connection is ended (1008).
 func (u *user) allow(ctx actor.Context, ref *string) bool {
-	v := u.limit.take(u.deps.cfg.Clock())
+	return u.allowN(ctx, ref, 1)
+}
+
+// allowN is allow for a request that costs n tokens.
+func (u *user) allowN(ctx actor.Context, ref *string, n int) bool {
+	v := u.limit.take(u.deps.cfg.Clock(), n)
 	if v == allowed {
 		return true
 	}
@@ -136,6 +141,31 @@ func (u *user) allow(ctx actor.Context, ref *string) bool {
 		})
 	}
 	return false
+}
+
+// historyPerToken is how many messages of history one token of the rate
+// limit buys.
+const historyPerToken = 50
+
+// query hands a who or history request to the room once it is charged to
+// the rate limit in proportion to what it can return: a who, one page of
+// names, one token; a history one per historyPerToken messages it asks
+// for (4 for the most, 200). Answers can be a thousand times the size of
+// the request, so asking must cost what sending does.
+func (u *user) query(ctx actor.Context, m any) {
+	q := &chatpb.RoomQuery{ReplyTo: ctx.Sender()}
+	var ref *string
+	cost := 1
+	switch m := m.(type) {
+	case *chatpb.Who:
+		q.Query, ref = &chatpb.RoomQuery_Who{Who: m}, m.Ref
+	case *chatpb.History:
+		q.Query, ref = &chatpb.RoomQuery_History{History: m}, m.Ref
+		cost = max(1, (int(m.Limit)+historyPerToken-1)/historyPerToken)
+	}
+	if u.allowN(ctx, ref, cost) {
+		ctx.Send(u.deps.room, q)
+	}
 }
 
 // invalid answers a request the session could not decode, after charging

@@ -42,8 +42,8 @@ import (
 //     is taken is 503 server_busy with Retry-After: 1.
 //   - Every 401 carries WWW-Authenticate: Bearer, as HTTP asks.
 //
-// The client's address for the rate limits is the connection's remote
-// address.
+// The client's address for the rate limits is the client IP (clientip.go):
+// the connection's peer, or whom a trusted proxy names.
 
 // maxAPIBody bounds a request body: two passwords of 1024 bytes in which a
 // cautious JSON encoder escapes every byte as \u00XX are 12,288 bytes,
@@ -52,23 +52,30 @@ const maxAPIBody = 16 << 10
 
 // api serves the accounts endpoints over one service.
 type api struct {
-	svc *auth.Service
-	log *slog.Logger
+	svc     *auth.Service
+	log     *slog.Logger
+	proxies TrustedProxies
 }
 
 // newAPI returns the handler of /api/: the accounts API over svc, or, when
 // svc is nil (the `jwt` and `none` modes), 404 for every path.
-func newAPI(svc *auth.Service, logger *slog.Logger) http.Handler {
+func newAPI(svc *auth.Service, logger *slog.Logger, proxies TrustedProxies) http.Handler {
 	if svc == nil {
 		return http.NotFoundHandler()
 	}
-	a := &api{svc: svc, log: logger}
+	a := &api{svc: svc, log: logger, proxies: proxies}
 	mux := http.NewServeMux()
 	mux.Handle("/api/register", a.post(a.register))
 	mux.Handle("/api/login", a.post(a.login))
 	mux.Handle("/api/logout", a.post(a.logout))
 	mux.Handle("/api/password", a.post(a.password))
 	return mux
+}
+
+// clientIP is the client's address for the rate limits (clientip.go).
+func (a *api) clientIP(r *http.Request) string {
+	ip, _ := a.proxies.clientIP(r.RemoteAddr, r.Header)
+	return ip
 }
 
 // apiHandler serves one endpoint: the success status and answer (nil: no
@@ -87,7 +94,7 @@ func (a *api) register(w http.ResponseWriter, r *http.Request) (int, any, error)
 	if err != nil {
 		return 0, nil, err
 	}
-	g, err := a.svc.Register(r.Context(), clientIP(r), name, password)
+	g, err := a.svc.Register(r.Context(), a.clientIP(r), name, password)
 	return http.StatusCreated, answerOf(g), err
 }
 
@@ -96,7 +103,7 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	g, err := a.svc.Login(r.Context(), clientIP(r), name, password)
+	g, err := a.svc.Login(r.Context(), a.clientIP(r), name, password)
 	return http.StatusOK, answerOf(g), err
 }
 
@@ -161,7 +168,7 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if e.status == http.StatusInternalServerError {
 		a.log.Error("accounts API", "path", r.URL.Path, "err", err)
 	} else {
-		a.log.Debug("accounts API refused", "path", r.URL.Path, "ip", clientIP(r), "code", e.code)
+		a.log.Debug("accounts API refused", "path", r.URL.Path, "ip", a.clientIP(r), "code", e.code)
 	}
 	h := w.Header()
 	if e.retryAfter > 0 {

@@ -29,11 +29,31 @@ type Config struct {
 	// (transport.DefaultOutboxMax).
 	OutboxMax int
 
-	// MaxConns caps open connections (HTTP 503 past it); 0 is no cap.
+	// MaxConns caps open TCP connections of every kind, WebSocket or not,
+	// from accept to close (HTTP 503 past it); 0 is no cap. It is enforced
+	// by the listener Server.Listener returns (listener.go).
 	MaxConns int
 	// MaxConnsPerIP caps connections from one client IP (HTTP 429 past
-	// it); 0 is no cap.
+	// it), in the same way; 0 is no cap.
 	MaxConnsPerIP int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client, for every limit per client IP (clientip.go). Default
+	// none: the TCP peer is the client.
+	TrustedProxies TrustedProxies
+	// IPMsgRate is the say and dm a second that all the sessions of one
+	// client IP may send together, with bursts of three seconds' worth;
+	// past it they are refused with rate_limited (ipbudget.go). 0 is no
+	// budget.
+	IPMsgRate float64
+	// ReplyRate is how many bytes of history and users frames a second
+	// one connection may be sent, with bursts of one second's worth;
+	// past it its history and who requests are refused with rate_limited
+	// (replybudget.go). Default 256 KiB; negative: no limit.
+	ReplyRate int
+	// MaxPingRate is how many pings a second a client may send, sustained
+	// (transport.Config.MaxPingRate); past it close 1008. Default 30;
+	// negative: no limit.
+	MaxPingRate float64
 	// AllowedOrigins lists the browser origins (scheme://host[:port]) that
 	// may connect besides the server's own host. Requests without an Origin
 	// header (non-browser clients) are always allowed.
@@ -57,6 +77,13 @@ type Config struct {
 	// context: an error reports the server not ready (a store whose
 	// database does not answer). nil: ready while the server runs.
 	ReadyCheck func(ctx context.Context) error
+
+	// HTTP timing of every request that is not a WebSocket (httpserver.go):
+	// HeaderTimeout bounds reading a request's header (default 10 s),
+	// IdleTimeout how long a keep-alive connection may wait for its next
+	// request (default 60 s). Zero means the default.
+	HeaderTimeout time.Duration
+	IdleTimeout   time.Duration
 
 	// Accounts, when set, serves the accounts API under /api/ (api.go):
 	// the `accounts` auth mode. nil answers those paths 404 (the `jwt`
@@ -83,8 +110,17 @@ func (c Config) withDefaults() Config {
 	orDefault(&c.MaxMessage, transport.DefaultMaxMessage)
 	orDefault(&c.MaxText, wire.DefaultMaxText)
 	orDefault(&c.OutboxMax, transport.DefaultOutboxMax)
+	orDefault(&c.ReplyRate, DefaultReplyRate)
+	orDefault(&c.HeaderTimeout, DefaultHeaderTimeout)
+	orDefault(&c.IdleTimeout, DefaultIdleTimeout)
 	return c
 }
+
+// DefaultReplyRate is Config.ReplyRate's default: a user paging back
+// through the whole history (1,000 messages) gets it within a second or
+// two unless the messages are long, and one connection cannot make the
+// server send more than a quarter of a megabyte a second of them.
+const DefaultReplyRate = 256 << 10
 
 func orDefault[T int | int64 | time.Duration](v *T, def T) {
 	if *v == 0 {
@@ -98,7 +134,7 @@ func (s *Server) transportConfig() transport.Config {
 	c := s.cfg
 	return transport.Config{
 		Logger: c.Logger, Clock: c.Clock,
-		MaxMessage: c.MaxMessage, OutboxMax: c.OutboxMax, ReadGoroutines: c.ReadGoroutines,
+		MaxMessage: c.MaxMessage, OutboxMax: c.OutboxMax, MaxPingRate: c.MaxPingRate, ReadGoroutines: c.ReadGoroutines,
 		PingInterval: c.PingInterval, PongWait: c.PongWait, WriteWait: c.WriteWait,
 		CloseGrace: c.CloseGrace, HandshakeTimeout: c.HandshakeTimeout,
 		CheckOrigin:  newOriginCheck(c.AllowedOrigins),

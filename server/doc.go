@@ -19,11 +19,32 @@
 //     and sent to the user actor with the session as sender; Confirmed
 //     when a pong confirms delivered private messages; and Closed once, at
 //     the end, which tells the user actor (Disconnect), removes the PID
-//     from the actor system, notifies watchers and frees the slot.
+//     from the actor system, notifies watchers and frees the per-IP slot
+//     a session through a trusted proxy holds (the connection's own slot
+//     goes when its socket is closed).
 //
-// Server-wide state (open sessions, per-IP counts, draining) is guarded by
-// Server.mu; the welcome cache by its own mutex. Nothing here blocks an
-// actor, and nothing blocks the transport's reader.
+// Server-wide state (open sessions, draining) is guarded by Server.mu; the
+// connection counts (admission.go), the publish budget per IP
+// (ipbudget.go) and the welcome cache each by a mutex of their own, held
+// for a map operation; a session's reply meter is one atomic word
+// (replybudget.go). The listener (listener.go) counts connections on the
+// accept loop and answers refused ones on short-lived goroutines, at most
+// 32 at once. Nothing here blocks an actor, and nothing blocks the
+// transport's reader.
+//
+// # Cheap input
+//
+// No input that costs a client little may cost the server much, in
+// memory, descriptors or CPU. The bounds, each where it is enforced:
+// every TCP connection holds a slot from accept to close, in all and per
+// client IP (listener.go, admission.go), the client IP named by a trusted
+// proxy when there is one (clientip.go); HTTP headers, bodies and idle
+// keep-alive connections are bounded (httpserver.go); say and dm from one
+// client IP share a budget (ipbudget.go); answers to history and who are
+// metered per connection (replybudget.go) on top of the user's rate limit,
+// which charges them in proportion to their size (actors); a client's
+// pings are coalesced and metered, and its outbox is bounded (package
+// transport).
 //
 // The fan-out memo (memo.go) is shared by all sessions and safe for
 // concurrent use; translate.go is pure functions.

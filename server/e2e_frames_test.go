@@ -1,6 +1,6 @@
 package server_test
 
-// PROTOCOL.md "Client to server": bad frames, plain-text lines, refs,
+// docs/protocol.md "Client to server": bad frames, plain-text lines, refs,
 // sizes, close codes and the order in which broken rules are reported.
 
 import (
@@ -347,8 +347,8 @@ func TestE2EMessageOfExactlyTheLimitIsAccepted(t *testing.T) {
 }
 
 // TestE2ERateLimitComesFirst checks that a request over the rate limit is
-// rate_limited whatever else is wrong with it, and that only say and dm
-// (valid or not) count.
+// rate_limited whatever else is wrong with it, and that say and dm (valid
+// or not), who and history count, and nothing else.
 func TestE2ERateLimitComesFirst(t *testing.T) {
 	// One message, then none for 100 s; refusals far below the flood bar.
 	e := startServer(t, withActors(func(c *actors.Config) {
@@ -379,10 +379,16 @@ func TestE2ERateLimitComesFirst(t *testing.T) {
 		alice.sendText(t, line)
 		alice.expectError(t, wire.CodeRateLimited)
 	}
-	// Requests that are not say or dm do not count and are answered.
-	alice.who(t, "", "w")
+	// who and history are charged too: their answers can be large.
+	alice.sendText(t, `{"type":"who","ref":"w"}`)
+	if f := alice.expectError(t, wire.CodeRateLimited); !refIs(f, "w") {
+		t.Errorf("who: %s, want rate_limited with ref w", f.Raw)
+	}
 	alice.sendText(t, `{"type":"history","ref":"h"}`)
-	alice.expect(t, "history")
+	if f := alice.expectError(t, wire.CodeRateLimited); !refIs(f, "h") {
+		t.Errorf("history: %s, want rate_limited with ref h", f.Raw)
+	}
+	// Requests that are none of these do not count and are answered.
 	alice.sendText(t, `{"type":"shout","ref":"s"}`)
 	alice.expectError(t, wire.CodeBadRequest)
 	alice.sendText(t, "/nope")

@@ -114,8 +114,9 @@ func startServer(t *testing.T, opts ...option) *env {
 	}
 	reg := prometheus.NewRegistry()
 	srv := server.New(cfg.server, chat, server.NewMetrics(reg))
-	hs := httptest.NewUnstartedServer(srv.Routes(srv.OpsHandler(nil)))
-	hs.Config.ErrorLog = cfg.errorLog
+	hs := httptest.NewUnstartedServer(nil)
+	hs.Config = srv.HTTPServer(srv.Routes(srv.OpsHandler(nil)), cfg.errorLog) // as cmd/chatd serves it
+	hs.Listener = srv.Listener(hs.Listener, nil)
 	hs.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), waitFor)

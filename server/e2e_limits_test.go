@@ -1,6 +1,6 @@
 package server_test
 
-// PROTOCOL.md "Limits": rate limit and flooders, slow consumers.
+// docs/protocol.md "Limits": rate limit and flooders, slow consumers.
 
 import (
 	"fmt"
@@ -33,7 +33,10 @@ func TestE2ERateLimited(t *testing.T) {
 	}
 	alice.sendFrame(t, dmFrame("bob", "dm too", "y"))
 	alice.expectError(t, wire.CodeRateLimited)
-	alice.who(t, "", "still open")
+	alice.sendFrame(t, wire.ClientFrame{Type: "who", Ref: ptr("still open")}) // who is charged too
+	if f := alice.expectError(t, wire.CodeRateLimited); !refIs(f, "still open") {
+		t.Errorf("who over the limit: %s, want rate_limited with its ref", f.Raw)
+	}
 
 	// bob got the burst and nothing refused; his own budget is untouched.
 	for i := range 3 {

@@ -74,10 +74,12 @@ func h4StartSendBuffer(tb testing.TB, acfg actors.Config, scfg server.Config, sn
 	reg := prometheus.NewRegistry()
 	srv := server.New(scfg, chat, server.NewMetrics(reg))
 	srv.ObserveActors(reg)
-	hs := httptest.NewUnstartedServer(srv.Routes(srv.OpsHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))))
+	hs := httptest.NewUnstartedServer(nil)
+	hs.Config = srv.HTTPServer(srv.Routes(srv.OpsHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))), nil)
 	if sndbuf > 0 {
 		hs.Listener = h4SendBufferListener{Listener: hs.Listener, size: sndbuf}
 	}
+	hs.Listener = srv.Listener(hs.Listener, nil)
 	hs.Start()
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), h4Wait)

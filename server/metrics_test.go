@@ -1,10 +1,11 @@
 package server_test
 
-// The metrics proof of issue 4: after a scripted session, /metrics shows
+// The metrics, end to end: after a scripted session, /metrics shows
 // each counter moved by exactly what the session did.
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -186,9 +187,12 @@ func h4Request(t *testing.T, c *h4Client, req wire.ClientFrame, want string) h4F
 }
 
 // TestMetricsRefusalsByReason checks the labels of refused connections:
-// each refusal before the upgrade is counted once under its reason.
+// each refusal before the upgrade is counted once under its reason. Every
+// TCP connection holds one of MaxConns: the scrape's keep-alive connection,
+// which every request here reuses (their bodies are read to the end), and
+// the one WebSocket.
 func TestMetricsRefusalsByReason(t *testing.T) {
-	e := h4Start(t, actors.Config{}, server.Config{MaxConns: 1})
+	e := h4Start(t, actors.Config{}, server.Config{MaxConns: 2})
 	before := h4Scrape(t, e)
 	only := h4Join(t, e, "only")
 	for _, query := range []string{"", "?user=a&user=b", "?user=%C3%A9"} {
@@ -196,6 +200,7 @@ func TestMetricsRefusalsByReason(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
 	// The server is full: a valid name is refused with 503.

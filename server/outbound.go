@@ -76,6 +76,7 @@ func (ss *session) deliver(d *chatpb.Deliver) {
 
 func (ss *session) send(m any) {
 	var f transport.Frame
+	reply := false // an answer to history or who, charged to the reply meter
 	switch m := m.(type) {
 	case *chatpb.Refused:
 		ss.srv.metrics.countError(m.Code)
@@ -84,11 +85,16 @@ func (ss *session) send(m any) {
 	case *chatpb.Welcome:
 		ss.queue(ss.srv.welcomes.frame(m))
 		return
+	case *chatpb.HistoryPage, *chatpb.Users:
+		reply = true
 	}
 	data, ok := ss.srv.fanouts.render(m)
 	if !ok {
 		ss.log(slog.LevelError, "no frame for an actor message", "type", fmt.Sprintf("%T", m))
 		return
+	}
+	if reply && ss.srv.cfg.ReplyRate > 0 {
+		ss.replies.charge(ss.srv.since(), replyCost(len(data), ss.srv.cfg.ReplyRate))
 	}
 	f.Data = data
 	ss.queue(f)

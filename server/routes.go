@@ -6,20 +6,22 @@ import "net/http"
 // and, when ops is non-nil, the operations endpoints it serves (health,
 // readiness, metrics; see OpsHandler). cmd/chatd may serve ops on a
 // separate address instead. A panic in any of them is logged without its
-// value, which could quote a token (panics.go).
+// value, which could quote a token (panics.go). No request body is read
+// past maxBody (httpserver.go).
 func (s *Server) Routes(ops http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/chat", s)
-	mux.Handle("/api/", newAPI(s.cfg.Accounts, s.cfg.Logger)) // accounts API, 404 without Config.Accounts (api.go)
+	mux.Handle("/api/", newAPI(s.cfg.Accounts, s.cfg.Logger, s.cfg.TrustedProxies)) // accounts API, 404 without Config.Accounts (api.go)
 	if ops != nil {
 		mux.Handle("/", ops)
 	}
-	return quietPanics(mux, s.cfg.Logger)
+	return http.MaxBytesHandler(quietPanics(mux, s.cfg.Logger), maxBody)
 }
 
 // OpsHandler serves /healthz (the process is up), /readyz (the actor system
 // and store are up, Config.ReadyCheck passes, and the server is not
-// shutting down) and, when metrics is non-nil, /metrics.
+// shutting down) and, when metrics is non-nil, /metrics. None of them reads
+// a request body.
 func (s *Server) OpsHandler(metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -39,7 +41,7 @@ func (s *Server) OpsHandler(metrics http.Handler) http.Handler {
 	if metrics != nil {
 		mux.Handle("GET /metrics", metrics)
 	}
-	return mux
+	return http.MaxBytesHandler(mux, maxBody)
 }
 
 func plain(w http.ResponseWriter, status int, body string) {

@@ -3,9 +3,9 @@ package server
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -26,11 +26,12 @@ type Server struct {
 	metrics   *Metrics
 	welcomes  welcomes
 	fanouts   fanouts
+	limits    connLimits // the chat address's connections (admission.go); safe on its own
+	budget    *ipBudget  // say and dm per client IP (ipbudget.go); safe on its own
+	epoch     time.Time  // what the reply meters count from (replybudget.go)
 
 	mu       sync.Mutex // guards the fields below
 	conns    map[*session]struct{}
-	perIP    map[string]int // connection slots held per client IP
-	slots    int            // connection slots held in all, upgraded or not
 	draining bool
 	drained  chan struct{} // closed when draining and conns is empty
 }
@@ -44,8 +45,9 @@ func New(cfg Config, chat *actors.Chat, metrics *Metrics) *Server {
 	}
 	s := &Server{
 		cfg: cfg, chat: chat, metrics: metrics,
-		conns: make(map[*session]struct{}), perIP: make(map[string]int),
-		drained: make(chan struct{}),
+		limits: connLimits{max: cfg.MaxConns, perIP: cfg.MaxConnsPerIP, full: errServerFull},
+		budget: newIPBudget(cfg.IPMsgRate, cfg.Clock()), epoch: cfg.Clock(),
+		conns: make(map[*session]struct{}), drained: make(chan struct{}),
 	}
 	s.transport = transport.New(s.transportConfig())
 	return s
@@ -57,24 +59,24 @@ func New(cfg Config, chat *actors.Chat, metrics *Metrics) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cred, no := s.identify(r)
 	if no != nil {
-		s.refuse(w, no.status, no.label, no.reason)
+		s.refuse(w, no)
 		return
 	}
-	ip := clientIP(r)
-	if status, why := s.admit(ip); status != 0 {
-		s.refuse(w, status, why, why)
+	ip, viaProxy := s.clientIP(r)
+	if no := s.admit(ip, viaProxy); no != nil {
+		s.refuse(w, no)
 		return
 	}
 	tc, err := s.transport.Upgrade(w, r, nil)
 	if err != nil {
-		s.release(ip)
+		s.release(ip, viaProxy)
 		return // the upgrader has answered
 	}
 	// Reading goes to the transport's poller (or a goroutine of its own)
 	// and this handler returns, so that net/http lets go of its request,
 	// buffers and deep stack (measured at 5,000 idle connections: 15 KiB
 	// of each one's memory).
-	s.attach(tc, cred, ip)
+	s.attach(tc, cred, clientAddr{ip: ip, viaProxy: viaProxy})
 }
 
 // Shutdown stops accepting connections, closes every open one with 1001
@@ -149,13 +151,8 @@ func (s *Server) checkDrained() {
 	}
 }
 
+// since is the time since the server's epoch, on its clock.
+func (s *Server) since() time.Duration { return s.cfg.Clock().Sub(s.epoch) }
+
 func (s *Server) system() *actor.ActorSystem { return s.chat.System() }
 func (s *Server) root() *actor.RootContext   { return s.chat.System().Root }
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}

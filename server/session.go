@@ -22,7 +22,7 @@ type session struct {
 	srv    *Server
 	tc     link
 	user   string
-	remote string // client IP
+	remote clientAddr
 	self   *actor.PID
 
 	// set before reading starts, then read-only
@@ -30,6 +30,18 @@ type session struct {
 
 	ending   atomic.Bool // an end (error frame, close) is under way
 	watchers watchers    // processes watching this session (watch.go)
+	replies  replyMeter  // bytes of history and users frames sent (replybudget.go)
+
+	// owned by the reader
+	refusedAsks refusalCount // history and who refused by replies (replybudget.go)
+}
+
+// clientAddr is who a connection is from (clientip.go): the client's IP,
+// and whether it came through a trusted proxy, in which case the session
+// holds the IP's connection slot (admission.go).
+type clientAddr struct {
+	ip       string
+	viaProxy bool
 }
 
 // link is what a session needs of its connection: queue a frame, close
@@ -48,9 +60,9 @@ type link interface {
 // closed (1001 while shutting down, 4003 for a token revoked meanwhile,
 // else 1011), and still read until it ends, so that its close frame
 // reaches the client.
-func (s *Server) attach(tc *transport.Conn, cred credential, ip string) {
+func (s *Server) attach(tc *transport.Conn, cred credential, from clientAddr) {
 	name := cred.User
-	ss := &session{srv: s, tc: tc, user: name, remote: ip}
+	ss := &session{srv: s, tc: tc, user: name, remote: from}
 	ss.self, _ = s.system().ProcessRegistry.Add(ss, "session/"+name+"/"+strconv.FormatUint(tc.ID(), 36))
 	if !s.track(ss) {
 		ss.end(chatpb.CloseReason_CLOSE_REASON_SHUTDOWN, nil)
@@ -67,7 +79,8 @@ func (s *Server) attach(tc *transport.Conn, cred credential, ip string) {
 
 // Closed runs once the connection has ended: the user actor learns the
 // session is gone, the PID stops resolving, watchers get Terminated, and
-// the server lets go of the connection's slot.
+// a session through a trusted proxy gives back its client's per-IP slot
+// (the socket, now closed, gave back the connection's own).
 func (ss *session) Closed(code int, byPeer bool) {
 	s := ss.srv
 	if ss.userPID != nil {
@@ -77,7 +90,7 @@ func (ss *session) Closed(code int, byPeer bool) {
 	ss.notifyWatchers()
 	reason := closeReason(code, byPeer)
 	s.forget(ss, reason)
-	s.release(ss.remote)
+	s.release(ss.remote.ip, ss.remote.viaProxy)
 	ss.log(closeLogLevel(reason), "connection closed", "reason", closeLabel(reason), "code", code)
 }
 
@@ -91,5 +104,5 @@ func (ss *session) log(level slog.Level, msg string, args ...any) {
 	if !l.Enabled(context.Background(), level) {
 		return
 	}
-	l.With("conn", ss.tc.ID(), "user", ss.user, "remote", ss.remote).Log(context.Background(), level, msg, args...)
+	l.With("conn", ss.tc.ID(), "user", ss.user, "remote", ss.remote.ip).Log(context.Background(), level, msg, args...)
 }

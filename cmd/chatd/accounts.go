@@ -95,9 +95,10 @@ func startAdmin(o options, svc *auth.Service, logger *slog.Logger) (*http.Server
 	if err != nil {
 		return nil, err
 	}
-	hs := &http.Server{
-		Handler: server.AdminHandler(svc, logger), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	hs := &http.Server{ // only its owner can connect, but a stuck client still must not hold it
+		Handler: server.AdminHandler(svc, logger), ReadHeaderTimeout: server.DefaultHeaderTimeout,
+		MaxHeaderBytes: server.MaxHeaderBytes, IdleTimeout: server.DefaultIdleTimeout,
+		ErrorLog: errorLog(logger),
 	}
 	logger.Info("listening", "what", "admin", "socket", path)
 	go func() {

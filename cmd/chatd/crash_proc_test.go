@@ -51,7 +51,8 @@ type crashServer struct {
 func crashStart(t *testing.T, dir string) *crashServer {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-addr", "127.0.0.1:0", "-store", "bolt", "-data", dir,
-		"-msg-rate", "0", "-log-format", "text", "-log-level", "info", "-auth", "none") // connects with ?user=
+		"-msg-rate", "0", "-ip-msg-rate", "0", // every sender is on 127.0.0.1, and sends as fast as it can
+		"-log-format", "text", "-log-level", "info", "-auth", "none") // connects with ?user=
 	cmd.Env = append(crashEnviron(), crashMainEnv+"=1")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -4,8 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/actorchat/chat/server"
 )
 
 // options is everything chatd can be told, by flag or by environment
@@ -22,6 +25,8 @@ type options struct {
 	msgBurst             int
 	queueMax, outboxMax  int
 	maxConns, maxConnsIP int
+	trustedProxies       string
+	ipMsgRate            float64
 	allowedOrigins       string
 	presenceLimit        int
 	pingInterval         time.Duration
@@ -60,8 +65,10 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	e.int(&o.msgBurst, "msg-burst", 30, "burst of messages the rate limit allows")
 	e.int(&o.queueMax, "queue-max", 10000, "offline queue per user (queue_full past it)")
 	e.int(&o.outboxMax, "outbox-max", 1<<20, "bytes of frames waiting for one client (close 4001 past it)")
-	e.int(&o.maxConns, "max-conns", 0, "open connections in all (HTTP 503 past it); 0 is no limit")
-	e.int(&o.maxConnsIP, "max-conns-per-ip", 0, "open connections per client IP (HTTP 429 past it); 0 is no limit")
+	e.int(&o.maxConns, "max-conns", autoMaxConns, "open TCP connections of every kind (HTTP 503 past them); -1 is the open-file limit less "+strconv.Itoa(fdReserve)+", 0 no limit")
+	e.int(&o.maxConnsIP, "max-conns-per-ip", 256, "open TCP connections per client IP (HTTP 429 past them); 0 is no limit")
+	e.str(&o.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client, for every per-IP limit")
+	e.float(&o.ipMsgRate, "ip-msg-rate", 50, "say+dm messages a second from all the sessions of one client IP, bursts of 3 s of it; 0 turns it off")
 	e.str(&o.allowedOrigins, "allowed-origins", "", "comma-separated browser origins allowed besides the server's own host; * allows all")
 	e.int(&o.presenceLimit, "presence-limit", 1000, "presence notices are sent while at most this many users are online")
 	e.dur(&o.pingInterval, "ping-interval", 30*time.Second, "how often idle connections are pinged (must be < -pong-wait)")
@@ -72,7 +79,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	e.bool(&o.debugFaults, "debug-faults", false, "enable the /debug panic fault-injection command")
 	e.bool(&o.readGoroutines, "read-goroutines", false, "a reading goroutine per connection instead of the epoll poller (about 4 KiB more per idle connection)")
 	e.bool(&o.web, "web", true, "serve the web client (a chat page for browsers) at / on -addr")
-	e.bool(&o.pprof, "pprof", false, "serve /debug/pprof/ beside /metrics (for profiling; keep it off the public address)")
+	e.bool(&o.pprof, "pprof", false, "serve /debug/pprof/ beside /metrics on -metrics-addr, which it needs (for profiling)")
 	e.str(&o.tlsCert, "tls-cert", "", "PEM certificate (chain) to serve https and wss on -addr; a renewal on disk is used within a second (needs -tls-key)")
 	e.str(&o.tlsKey, "tls-key", "", "PEM private key of -tls-cert")
 	e.str(&o.jwtSecretFile, "jwt-secret-file", "", "jwt mode: file holding the HS256 secret, at least 32 bytes (or -jwt-public-key)")
@@ -98,8 +105,12 @@ func (o options) validate() error {
 		return fmt.Errorf("-ping-interval (%s) must be shorter than -pong-wait (%s)", o.pingInterval, o.pongWait)
 	case o.userIdle <= 0:
 		return fmt.Errorf("-user-idle must be positive, not %s", o.userIdle)
-	case o.msgRate < 0 || o.maxText <= 0 || o.maxMessage <= 0 || o.queueMax <= 0 || o.outboxMax <= 0:
-		return fmt.Errorf("limits must be positive (-msg-rate may be 0)")
+	case o.msgRate < 0 || o.ipMsgRate < 0 || o.maxText <= 0 || o.maxMessage <= 0 || o.queueMax <= 0 || o.outboxMax <= 0:
+		return fmt.Errorf("limits must be positive (-msg-rate and -ip-msg-rate may be 0)")
+	case o.maxConns < autoMaxConns || o.maxConnsIP < 0:
+		return fmt.Errorf("-max-conns must be -1 (from the open-file limit), 0 (none) or a number; -max-conns-per-ip 0 or more")
+	case o.pprof && o.metricsAddr == "":
+		return fmt.Errorf("-pprof needs -metrics-addr: profiles and goroutine dumps are never served on the chat address")
 	case (o.tlsCert == "") != (o.tlsKey == ""):
 		return fmt.Errorf("-tls-cert and -tls-key go together: give both or neither")
 	case o.jwtSecretFile != "" && o.jwtPublicKey != "":
@@ -111,6 +122,9 @@ func (o options) validate() error {
 	}
 	if err := o.checkPostgres(); err != nil { // postgres.go
 		return err
+	}
+	if _, err := server.ParseTrustedProxies(o.trustedProxies); err != nil {
+		return fmt.Errorf("-trusted-proxies: %w", err)
 	}
 	return o.auth.validate()
 }

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -89,6 +90,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return errors.Join(err, chat.Stop())
 	}
 	scfg := serverConfig(opts, logger)
+	scfg.MaxConns = connLimit(opts, openFileLimit, logger) // fdlimit.go
 	scfg.Accounts, scfg.Verifier = accounts, verifier
 	scfg.ReadyCheck = readyCheck(st) // postgres.go
 	srv := server.New(scfg, chat, server.NewMetrics(reg))
@@ -157,27 +159,33 @@ func actorConfig(o options, st store.Store, logger *slog.Logger) actors.Config {
 	}
 }
 
+// serverConfig is the edge's configuration from the options; MaxConns is
+// -max-conns as given (connLimit resolves -1).
 func serverConfig(o options, logger *slog.Logger) server.Config {
+	proxies, _ := server.ParseTrustedProxies(o.trustedProxies) // validated with the options
 	return server.Config{
 		Logger: logger, MaxMessage: o.maxMessage, MaxText: o.maxText, OutboxMax: o.outboxMax,
 		MaxConns: o.maxConns, MaxConnsPerIP: o.maxConnsIP, AllowedOrigins: o.origins(),
+		TrustedProxies: proxies, IPMsgRate: o.ipMsgRate,
 		PingInterval: o.pingInterval, PongWait: o.pongWait, ReadGoroutines: o.readGoroutines,
 	}
 }
 
 // serve listens (with TLS on the chat address when tlsConf is set), serves
 // until ctx is done, then shuts down in order: connections (1001), HTTP
-// (admin, when not nil, among it), actors, store.
+// (admin, when not nil, among it), actors, store. The operations
+// endpoints are served on the chat address unless -metrics-addr gives
+// them their own, with its own small connection limit; the profiler
+// (-pprof) only there.
 func serve(ctx context.Context, o options, tlsConf *tls.Config, srv *server.Server, chat *actors.Chat, admin *http.Server, metrics http.Handler, logger *slog.Logger) error {
 	ops := srv.OpsHandler(metrics)
-	if o.pprof {
-		ops = withPprof(ops)
-	}
 	var mainOps http.Handler // ops on the chat address unless they have their own
 	if o.metricsAddr == "" {
 		mainOps = ops
 	}
-	main, err := listen(o.addr, srv.Routes(withWeb(o, mainOps)), tlsConf, logger, "chat") // web.go
+	routes := srv.Routes(withWeb(o, mainOps)) // web.go
+	main, err := listen(o.addr, logger, "chat", tlsConf != nil, srv.HTTPServer(routes, errorLog(logger)),
+		func(ln net.Listener) net.Listener { return srv.Listener(ln, tlsConf) })
 	if err != nil {
 		return errors.Join(err, closeServer(admin), chat.Stop())
 	}
@@ -186,7 +194,8 @@ func serve(ctx context.Context, o options, tlsConf *tls.Config, srv *server.Serv
 		servers = append(servers, admin)
 	}
 	if o.metricsAddr != "" {
-		opsSrv, err := listen(o.metricsAddr, ops, nil, logger, "ops")
+		opsSrv, err := listen(o.metricsAddr, logger, "ops", false, opsServer(o, srv, ops, logger),
+			func(ln net.Listener) net.Listener { return srv.OpsListener(ln, opsMaxConns) })
 		if err != nil {
 			return errors.Join(err, closeServer(admin), chat.Stop())
 		}
@@ -205,6 +214,27 @@ func serve(ctx context.Context, o options, tlsConf *tls.Config, srv *server.Serv
 	return errors.Join(errs...)
 }
 
+// opsServer is the HTTP server of a separate -metrics-addr: the edge's
+// limits, with the profiler when -pprof asks for it, whose profiles and
+// traces take as long as the request says (30 s unless told), so its
+// answers may take up to profileMax to write.
+func opsServer(o options, srv *server.Server, ops http.Handler, logger *slog.Logger) *http.Server {
+	if !o.pprof {
+		return srv.HTTPServer(ops, errorLog(logger))
+	}
+	hs := srv.HTTPServer(withPprof(ops), errorLog(logger))
+	hs.WriteTimeout = profileMax
+	return hs
+}
+
+// profileMax is the longest profile or trace -pprof serves.
+const profileMax = 2 * time.Minute
+
+// errorLog is net/http's log for the servers: its complaints as warnings.
+func errorLog(logger *slog.Logger) *log.Logger {
+	return slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
+}
+
 // closeServer closes hs at once, if there is one.
 func closeServer(hs *http.Server) error {
 	if hs == nil {
@@ -213,20 +243,18 @@ func closeServer(hs *http.Server) error {
 	return hs.Close()
 }
 
-// listen binds addr and serves h on it in the background, over TLS when
-// tlsConf is set, logging the address actually bound (useful with port 0).
-// TLS wraps the listener rather than using ServeTLS, which would add HTTP/2
-// to what tlsConf offers (see server.CertSource.TLSConfig).
-func listen(addr string, h http.Handler, tlsConf *tls.Config, logger *slog.Logger, what string) (*http.Server, error) {
+// listen binds addr and serves hs on it, through wrap (the connection
+// limits, and TLS for the chat address), in the background, logging the
+// address actually bound (useful with port 0). TLS wraps the listener
+// rather than using ServeTLS, which would add HTTP/2 to what the TLS
+// configuration offers (see server.CertSource.TLSConfig).
+func listen(addr string, logger *slog.Logger, what string, tls bool, hs *http.Server, wrap func(net.Listener) net.Listener) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
-	if tlsConf != nil {
-		ln = tls.NewListener(ln, tlsConf)
-	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	logger.Info("listening", "what", what, "addr", ln.Addr().String(), "tls", tlsConf != nil)
+	logger.Info("listening", "what", what, "addr", ln.Addr().String(), "tls", tls)
+	ln = wrap(ln)
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("serving", "what", what, "err", err)

@@ -46,6 +46,10 @@ func TestOptionsRefused(t *testing.T) {
 		{nil, map[string]string{"CHAT_QUEUE_MAX": "lots"}, "CHAT_QUEUE_MAX"},
 		{[]string{"-max-text", "0"}, nil, "positive"},
 		{[]string{"-user-idle", "0s"}, nil, "-user-idle"},
+		{[]string{"-pprof"}, nil, "-metrics-addr"}, // never on the chat address
+		{[]string{"-trusted-proxies", "10.0.0.0/8,proxy.example"}, nil, "-trusted-proxies"},
+		{nil, map[string]string{"CHAT_IP_MSG_RATE": "-1"}, "positive"},
+		{[]string{"-max-conns", "-2"}, nil, "-max-conns"},
 	}
 	for _, c := range cases {
 		_, err := parseOptions(c.args, env(c.env), &bytes.Buffer{})
@@ -61,7 +65,8 @@ func TestHelpListsEveryFlagWithItsVariable(t *testing.T) {
 		t.Fatal("-h: want flag.ErrHelp")
 	}
 	for _, name := range []string{"addr", "log-format", "max-message", "max-text", "msg-rate", "msg-burst",
-		"queue-max", "outbox-max", "max-conns", "max-conns-per-ip", "allowed-origins", "metrics-addr", "store", "data", "debug-faults", "user-idle", "web"} {
+		"queue-max", "outbox-max", "max-conns", "max-conns-per-ip", "trusted-proxies", "ip-msg-rate", "allowed-origins",
+		"metrics-addr", "store", "data", "debug-faults", "user-idle", "web"} {
 		if !strings.Contains(out.String(), "-"+name) || !strings.Contains(out.String(), envName(name)) {
 			t.Errorf("-h does not list -%s with $%s", name, envName(name))
 		}

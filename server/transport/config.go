@@ -53,8 +53,9 @@ const (
 
 // Default limits.
 const (
-	DefaultMaxMessage = 16 << 10 // bytes in one inbound message, after reassembly
-	DefaultOutboxMax  = 1 << 20  // bytes of text frames waiting to be written to one peer
+	DefaultMaxMessage  = 16 << 10 // bytes in one inbound message, after reassembly
+	DefaultOutboxMax   = 1 << 20  // bytes of text frames waiting to be written to one peer
+	DefaultMaxPingRate = 30       // pings a second a peer may send, sustained (peerpings.go)
 )
 
 // Config configures a Transport. The zero value is usable: every field
@@ -72,6 +73,12 @@ type Config struct {
 	// OutboxMax is how many bytes of text frames may wait for one peer;
 	// past it Send fails with ErrOverflow. Default 1 MiB.
 	OutboxMax int
+	// MaxPingRate is how many pings a second a peer may send, sustained,
+	// with bursts of two seconds' worth; past it the connection is closed
+	// with 1008 (peerpings.go). A keep-alive needs one every few seconds;
+	// the limit is for a peer that makes the server answer pings as fast
+	// as it can send them. Default 30; negative: no limit.
+	MaxPingRate float64
 
 	// ReadGoroutines gives each connection a goroutine blocked in Read,
 	// instead of the shared epoll poller that starts a reader only when
@@ -117,6 +124,7 @@ func (c Config) withDefaults() Config {
 	}
 	orDefault(&c.MaxMessage, DefaultMaxMessage)
 	orDefault(&c.OutboxMax, DefaultOutboxMax)
+	orDefault(&c.MaxPingRate, DefaultMaxPingRate)
 	orDefault(&c.PingInterval, DefaultPingInterval)
 	orDefault(&c.PongWait, DefaultPongWait)
 	orDefault(&c.WriteWait, DefaultWriteWait)
@@ -125,7 +133,7 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-func orDefault[T int | int64 | time.Duration](v *T, def T) {
+func orDefault[T int | int64 | float64 | time.Duration](v *T, def T) {
 	if *v == 0 {
 		*v = def
 	}

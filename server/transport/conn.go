@@ -41,8 +41,9 @@ type Conn struct {
 
 	// owned by the reader, which holds readMu
 	readMu    sync.Mutex
-	confirmed uint64 // highest Seq reported to Handler.Confirmed
-	desync    bool   // gorilla gave up on the stream: drain it raw before closing
+	confirmed uint64    // highest Seq reported to Handler.Confirmed
+	desync    bool      // gorilla gave up on the stream: drain it raw before closing
+	pings     pingMeter // the peer's ping rate (peerpings.go)
 
 	// owned by the write loop
 	pinged      uint64    // highest Seq carried by a ping written so far

@@ -22,7 +22,10 @@
 //     the outbox gets work and gone when it is empty. It writes everything
 //     queued as separate frames with one flush (one syscall) per batch.
 //     Control frames (pings, pongs, close) are queued too, never written
-//     from elsewhere.
+//     from elsewhere; they are not counted against Config.OutboxMax, and
+//     a pong waiting there takes the next one's payload instead of
+//     queuing another, so a peer's pings cannot grow the outbox
+//     (outbox.go, peerpings.go).
 //
 // Send, Close and CloseNow may be called from any goroutine, the Handler's
 // methods included, and never block: they push to the outbox, guarded by
@@ -50,7 +53,8 @@
 // The first close frame queued counts (Close, CloseNow, the answer to the
 // peer's close, or the transport's own: 1003 for a binary message, 1007
 // for invalid UTF-8, 1009 past Config.MaxMessage, 1002 for a malformed
-// stream, 1000 for a peer that stopped answering pings). Once it is out,
+// stream, 1000 for a peer that stopped answering pings, 1008 for one that
+// pings past Config.MaxPingRate). Once it is out,
 // the write side is shut and the connection lingers, reading and
 // discarding until the peer's close frame or EOF, for at most CloseGrace,
 // so that the peer's unread data never makes the kernel reset the

@@ -60,7 +60,8 @@ type Handler interface {
 	// socket is closed. code is the close code of the handshake: the
 	// peer's when byPeer (its close frame came first, or its side of the
 	// TCP connection ended without one, reported as 1000), else the one
-	// this side sent (Conn.Close, or the transport's own 1002, 1003, 1007
-	// and 1009, or 1000 for a peer that stopped answering pings).
+	// this side sent (Conn.Close, or the transport's own 1002, 1003, 1007,
+	// 1008 for too many pings and 1009, or 1000 for a peer that stopped
+	// answering pings).
 	Closed(code int, byPeer bool)
 }

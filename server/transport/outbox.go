@@ -17,6 +17,14 @@ type frame struct {
 // Senders push to it and never wait: past the byte limit the push fails
 // (a slow consumer), and once a close frame is queued nothing more is
 // taken. The write loop takes everything queued in one swap.
+//
+// Control frames are not counted against the limit, and need not be: our
+// own pings come from timers (at most one keep-alive and one confirmation
+// ping waiting), the close frame is one, and pongs, which the peer's pings
+// cause, are coalesced: a pong queued while another still waits replaces
+// its payload (RFC 6455, 5.5.3, allows answering only the latest ping).
+// So a peer that pings and never reads holds at most two pongs here, the
+// one waiting and the one in the write loop's batch, however fast it pings.
 type outbox struct {
 	// set at construction
 	max int // bytes of text frames that may wait
@@ -25,6 +33,7 @@ type outbox struct {
 	frames  []frame
 	spare   []frame // the previous batch's slice, reused to avoid garbage
 	bytes   int
+	pongAt  int  // 1 + the index in frames of the pong waiting there; 0: none
 	closing bool // a close frame is queued: take no more
 	writing bool // a write loop is running (or about to)
 	code    int  // the close frame's code, once closing
@@ -42,14 +51,20 @@ const (
 	overflow                     // over the limit: ignored, the caller must act
 )
 
-// push queues a frame. Control frames do not count towards the limit.
+// push queues a frame. Control frames do not count towards the limit; a
+// pong replaces one that still waits.
 func (o *outbox) push(f frame) pushResult {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.closing {
+	switch {
+	case o.closing:
 		return dropped
-	}
-	if f.op == websocket.TextMessage {
+	case f.op == websocket.PongMessage && o.pongAt > 0:
+		o.frames[o.pongAt-1].Data = f.Data // a pong is never lazy: a write loop runs
+		return pushed
+	case f.op == websocket.PongMessage:
+		o.pongAt = len(o.frames) + 1
+	case f.op == websocket.TextMessage:
 		if o.bytes+len(f.Data) > o.max {
 			return overflow
 		}
@@ -84,7 +99,7 @@ func (o *outbox) close(code int, payload []byte, byPeer, discard bool) (start, o
 	}
 	if discard {
 		gone = o.frames
-		o.frames, o.bytes = nil, 0
+		o.frames, o.bytes, o.pongAt = nil, 0, 0
 	}
 	o.frames = append(o.frames, frame{op: websocket.CloseMessage, Frame: Frame{Data: payload}})
 	o.closing, o.code, o.byPeer = true, code, byPeer
@@ -116,7 +131,7 @@ func (o *outbox) take() []frame {
 	}
 	batch := o.frames
 	o.frames, o.spare = o.spare[:0], nil
-	o.bytes = 0
+	o.bytes, o.pongAt = 0, 0
 	return batch
 }
 

@@ -88,3 +88,29 @@ func TestOutboxLazyFrameWaitsForCompany(t *testing.T) {
 		t.Fatalf("took %d, want both frames in one batch", got)
 	}
 }
+
+// A peer's pings are answered by pongs that do not count against the
+// limit, so they must not pile up either: a pong waiting in the outbox
+// takes the payload of the next one instead of queuing another.
+func TestOutboxKeepsOnePongWaiting(t *testing.T) {
+	t.Parallel()
+	o := outbox{max: 100}
+	pong := func(p string) frame { return frame{op: websocket.PongMessage, Frame: Frame{Data: []byte(p)}} }
+	if r := o.push(pong("1")); r != pushedIdle {
+		t.Fatalf("first pong: %v, want pushedIdle", r)
+	}
+	o.push(text(10))
+	for _, p := range []string{"2", "3"} {
+		if r := o.push(pong(p)); r != pushed {
+			t.Fatalf("pong %s while one waits: %v, want pushed", p, r)
+		}
+	}
+	batch := o.take()
+	if len(batch) != 2 || batch[0].op != websocket.PongMessage || string(batch[0].Data) != "3" {
+		t.Fatalf("batch %+v, want one pong carrying the latest ping's 3, then the text", batch)
+	}
+	o.push(pong("4")) // the waiting pong went with the batch: this one queues
+	if batch := o.take(); len(batch) != 1 || string(batch[0].Data) != "4" {
+		t.Fatalf("after a take: %+v, want the new pong alone", batch)
+	}
+}

@@ -156,10 +156,3 @@ func (c *Conn) pong(data string) error {
 	c.rd.afterControl()
 	return nil
 }
-
-// ping answers a peer's ping through the write loop.
-func (c *Conn) ping(data string) error {
-	c.push(frame{op: websocket.PongMessage, Frame: Frame{Data: []byte(data)}})
-	c.rd.afterControl()
-	return nil
-}

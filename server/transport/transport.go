@@ -3,6 +3,7 @@ package transport
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -13,12 +14,14 @@ import (
 // it.
 type Transport struct {
 	// set at construction
-	cfg      Config
-	upgrader websocket.Upgrader
-	batches  *sync.Pool // write batches (batchConn)
-	reads    bufPool    // messages being read (read.go)
-	poller   *poller    // nil: each connection reads on a goroutine of its own
-	nextID   atomic.Uint64
+	cfg       Config
+	upgrader  websocket.Upgrader
+	batches   *sync.Pool    // write batches (batchConn)
+	reads     bufPool       // messages being read (read.go)
+	poller    *poller       // nil: each connection reads on a goroutine of its own
+	epoch     time.Time     // what meters measure time from (Config.Clock at New)
+	pingEvery time.Duration // the interval MaxPingRate allows between a peer's pings; 0: no limit
+	nextID    atomic.Uint64
 }
 
 // New returns a transport for cfg. Unless cfg.ReadGoroutines, it starts a
@@ -34,7 +37,8 @@ func New(cfg Config) *Transport {
 // fail it.
 func newTransport(cfg Config, check func() error) *Transport {
 	cfg = cfg.withDefaults()
-	t := &Transport{cfg: cfg, upgrader: newUpgrader(cfg), batches: newBatchPool()}
+	t := &Transport{cfg: cfg, upgrader: newUpgrader(cfg), batches: newBatchPool(),
+		epoch: cfg.Clock(), pingEvery: pingInterval(cfg.MaxPingRate)}
 	if !cfg.ReadGoroutines {
 		t.poller = t.startPoller(check)
 	}

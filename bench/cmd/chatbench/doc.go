@@ -12,6 +12,11 @@
 // make bench builds it with chatd and gorilla's hub and runs the default set
 // (scripts/bench.sh); make chatbench puts it in bin/ for runs by hand.
 //
+// Every connection the tool opens comes from one address, which chatd's
+// limits per client IP would cut at 256 connections and 50 messages a
+// second: run chatd for it with -max-conns-per-ip 0 -ip-msg-rate 0 (and
+// -msg-rate 0 for the per-user limit), as scripts/bench-lib.sh does.
+//
 // Every message text carries its window's run id, the sender index, a
 // per-sender sequence number and the send time in Unix nanoseconds; receivers
 // recognise it by a marker without decoding the JSON, so the tool spends its
