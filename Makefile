@@ -12,12 +12,20 @@ ACTOR_DIR  = $(shell $(GO) list -m -f '{{.Dir}}' github.com/asynkron/protoactor-
 PROTOC    ?= protoc
 
 .PHONY: run client test vet lint layering proto proto-check fuzz bench bench-scaling build chatbench clean
+.PHONY: cluster test-cluster
 .PHONY: screenshots
 
 ## run: start the server on $(ADDR) (data in ./data); Ctrl-C stops it gracefully
 run:
 	@$(GO) build -o bin/chatd ./cmd/chatd
 	@trap 'exit 0' INT TERM; ./bin/chatd -addr $(ADDR)
+
+## cluster: etcd, PostgreSQL and three chatd nodes on :8001-:8003 (data in
+## ./data/cluster); installs etcd-server and postgresql when missing; Ctrl-C stops all
+cluster:
+	@$(GO) build -o bin/chatd ./cmd/chatd
+	@$(GO) build -o bin/chat ./cmd/chat
+	@./scripts/cluster.sh
 
 ## client: open the CLI client as USER (make client USER=alice)
 client:

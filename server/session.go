@@ -59,6 +59,7 @@ func (s *Server) attach(tc *transport.Conn, cred credential, ip string) {
 		ss.end(chatpb.CloseReason_CLOSE_REASON_INTERNAL, nil)
 	} else {
 		ss.userPID = userPID
+		ss.watchUser() // watch.go
 		ss.log(slog.LevelDebug, "connection opened")
 		s.recheck(ss, cred)
 	}

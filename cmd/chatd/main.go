@@ -90,7 +90,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	scfg := serverConfig(opts, logger)
 	scfg.Accounts, scfg.Verifier = accounts, verifier
-	scfg.ReadyCheck = readyCheck(st) // postgres.go
+	scfg.ReadyCheck = allReady(readyCheck(st), chat.Ready) // postgres.go, cluster.go
 	srv := server.New(scfg, chat, server.NewMetrics(reg))
 	srv.ObserveActors(reg)
 	return serve(ctx, opts, tlsConf, srv, chat, admin, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), logger)
@@ -153,7 +153,7 @@ func actorConfig(o options, st store.Store, logger *slog.Logger) actors.Config {
 		QueueMax: o.queueMax, MsgRate: rate, MsgBurst: o.msgBurst,
 		PresenceLimit: o.presenceLimit, HistoryLimit: o.history,
 		RestartLimit: o.restartLimit, RestartWindow: o.restartWindow, UserIdle: o.userIdle,
-		DebugFaults: o.debugFaults,
+		DebugFaults: o.debugFaults, Cluster: o.cluster.config(),
 	}
 }
 
