@@ -252,6 +252,8 @@ type cluster struct {
 	pg    *pgtest.Server
 	url   string // the store's PostgreSQL URL
 	nodes []*node
+
+	mu sync.Mutex // guards each node's addr, which clients read while nodes restart
 }
 
 // newCluster starts etcd, a PostgreSQL schema (on pg: a shared server, or
@@ -294,7 +296,10 @@ func (c *cluster) start(nd *node) {
 		}
 	})
 	select {
-	case nd.addr = <-addrs:
+	case addr := <-addrs:
+		c.mu.Lock()
+		nd.addr = addr
+		c.mu.Unlock()
 	case <-nd.proc.exited:
 		c.t.Fatalf("chatd exited before listening; its log:\n%s", nd.proc.log())
 	case <-time.After(waitFor):
@@ -307,8 +312,10 @@ func (c *cluster) start(nd *node) {
 // message from the first.
 func (c *cluster) awaitMembers() {
 	c.t.Helper()
-	for _, nd := range c.running() {
-		eventually(c.t, waitFor, "node ready", func() error { return httpOK("http://" + nd.addr + "/readyz") })
+	for i, nd := range c.nodes {
+		if nd.proc != nil {
+			eventually(c.t, waitFor, "node ready", func() error { return httpOK("http://" + c.addr(i) + "/readyz") })
+		}
 	}
 }
 
@@ -329,8 +336,34 @@ func (c *cluster) kill(i int) {
 	c.nodes[i].proc = nil
 }
 
-// url is the chat endpoint of node i.
-func (c *cluster) wsURL(i int) string { return "ws://" + c.nodes[i].addr + "/chat" }
+// restart starts node i again, on the HTTP address it had (its cluster
+// address is new: it joins as a new member), and waits until it is ready.
+func (c *cluster) restart(i int) {
+	c.t.Helper()
+	nd := c.nodes[i]
+	nd.args = append(nd.args, "-addr", c.addr(i))
+	c.start(nd)
+	c.awaitMembers()
+}
+
+// addr is node i's HTTP address.
+func (c *cluster) addr(i int) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodes[i].addr
+}
+
+// wsURL is the chat endpoint of node i.
+func (c *cluster) wsURL(i int) string { return "ws://" + c.addr(i) + "/chat" }
+
+// wsURLs are every node's chat endpoints, starting with node first.
+func (c *cluster) wsURLs(first int) []string {
+	var out []string
+	for i := range c.nodes {
+		out = append(out, c.wsURL((first+i)%len(c.nodes)))
+	}
+	return out
+}
 
 // logs returns every node's log, for a failure message.
 func (c *cluster) logs() string {
