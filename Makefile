@@ -46,6 +46,11 @@ test: vet layering proto-check
 	$(GO) test -race -count=1 -timeout 10m ./...
 	cd bench && $(GO) test -race -count=1 -timeout 10m ./...
 
+## test-cluster: the cluster's end-to-end tests (internal/clustertest):
+## throwaway etcd and PostgreSQL, three chatd processes; a few minutes
+test-cluster:
+	CHAT_CLUSTER_TESTS=1 $(GO) test -count=1 -timeout 15m -v ./internal/clustertest/
+
 ## lint: golangci-lint (.golangci.yml), pinned in tools/go.mod rather than
 ## go.mod so that its dependencies cannot raise the versions the server
 ## builds with; `go tool` builds it from the module cache on first use

@@ -179,7 +179,7 @@ func (m *etcdMember) view() (*cluster.Cluster, string) {
 	return &view, sys.ID
 }
 
-// watchTopology records each member list the cluster publishes.
+// watchTopology records and logs each member list the cluster publishes.
 func (m *etcdMember) watchTopology(system *actor.ActorSystem) {
 	system.EventStream.Subscribe(func(evt any) {
 		t, ok := evt.(*cluster.ClusterTopology)
@@ -192,7 +192,10 @@ func (m *etcdMember) watchTopology(system *actor.ActorSystem) {
 		}
 		m.mu.Lock()
 		m.members = ids
+		self := m.inList()
 		m.mu.Unlock()
+		m.logger.Info("cluster: member list", "members", len(ids), "joined", len(t.Joined), "left", len(t.Left),
+			"self", self)
 	})
 }
 
@@ -211,9 +214,12 @@ func (m *etcdMember) watch() {
 	}
 }
 
+// pingTimeout bounds one health check's look at etcd.
+const pingTimeout = 2 * time.Second
+
 // check is one look: etcd's health, then the membership.
 func (m *etcdMember) check() {
-	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.EtcdTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), min(pingTimeout, m.cfg.EtcdTimeout))
 	defer cancel()
 	err := m.ping(ctx)
 	m.mu.Lock()
@@ -283,14 +289,16 @@ func (m *etcdMember) rejoin() {
 	m.logger.Info("cluster: joined again", "member", now)
 }
 
-// healthy is the node's readiness: etcd answers, and the node is in its
-// own member list.
-func (m *etcdMember) healthy(ctx context.Context) error {
-	if err := m.ping(ctx); err != nil {
-		return fmt.Errorf("etcd unavailable: %w", err)
-	}
+// healthy is the node's readiness: etcd answered the last health check,
+// and the node is in its own member list. It does not wait for etcd: a
+// probe is answered from what the health watch saw at most healthEvery
+// plus pingTimeout ago.
+func (m *etcdMember) healthy(context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.down != nil {
+		return fmt.Errorf("etcd unavailable: %w", m.down)
+	}
 	if !m.inList() {
 		return errors.New("not in the cluster's member list (joining)")
 	}

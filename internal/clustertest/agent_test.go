@@ -72,6 +72,11 @@ func (a *agent) isClosing() bool {
 // serve sends what waits, then reads until the connection ends.
 func (a *agent) serve(c *client) {
 	a.mu.Lock()
+	if a.closing { // the test ended while this one was dialing
+		a.mu.Unlock()
+		c.close()
+		return
+	}
 	a.conn, a.connects = c, a.connects+1
 	resend := append([]outgoing(nil), a.pending...)
 	a.mu.Unlock()

@@ -19,11 +19,18 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
 	"github.com/actorchat/chat/internal/pgtest"
 )
 
 // requireEnv, set to 1, turns missing etcd or PostgreSQL into a failure.
 const requireEnv = "CHAT_REQUIRE_CLUSTER"
+
+// runEnv, set to 1, runs these tests (`make test-cluster` sets it): they
+// take a few minutes, too long for every `make test`.
+const runEnv = "CHAT_CLUSTER_TESTS"
 
 // waitFor bounds each wait for something that must happen; a passing test
 // never waits this long. Failover waits are longer (failoverWait).
@@ -38,6 +45,9 @@ func TestMain(m *testing.M) {
 
 // run builds chatd, runs the tests, and closes the shared PostgreSQL.
 func run(m *testing.M) int {
+	if os.Getenv(runEnv) != "1" {
+		return m.Run() // each test skips (skipUnless): no chatd to build
+	}
 	dir, err := os.MkdirTemp("", "clustertest-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -53,10 +63,14 @@ func run(m *testing.M) int {
 	return pgtest.Main(m)
 }
 
-// skipUnless skips t (or fails it, under CHAT_REQUIRE_CLUSTER=1) when etcd
-// is not installed; pgtest does the same for PostgreSQL.
+// skipUnless skips t unless the cluster tests were asked for, and (or
+// fails it, under CHAT_REQUIRE_CLUSTER=1) when etcd is not installed;
+// pgtest does the same for PostgreSQL. It returns etcd's path.
 func skipUnless(t *testing.T) string {
 	t.Helper()
+	if chatdBin == "" {
+		t.Skip("the cluster tests run with make test-cluster (" + runEnv + "=1)")
+	}
 	bin, err := exec.LookPath("etcd")
 	if err == nil {
 		return bin
@@ -196,6 +210,26 @@ func (e *etcdServer) start(t *testing.T) {
 	eventually(t, waitFor, "etcd healthy", func() error { return httpOK(client + "/health") })
 }
 
+// deleteMembers deletes every cluster member's key, as etcd does when
+// their leases expire.
+func (e *etcdServer) deleteMembers(t *testing.T) {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{e.endpoint}, DialTimeout: waitFor, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	res, err := cli.Delete(ctx, "/protoactor/", clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Deleted == 0 {
+		t.Fatal("no member keys to delete")
+	}
+}
+
 // stopNow kills the member, as a crash would.
 func (e *etcdServer) stopNow() {
 	e.proc.kill()
@@ -279,7 +313,7 @@ func newCluster(t *testing.T, pg *pgtest.Server, n int, extra ...string) *cluste
 			}
 		}
 	})
-	c.awaitMembers()
+	c.awaitMembers(nil)
 	return c
 }
 
@@ -307,16 +341,18 @@ func (c *cluster) start(nd *node) {
 	}
 }
 
-// awaitMembers waits until every running node is ready and the room's
-// fan-out reaches them all: a probe user on each node sees a public
-// message from the first.
-func (c *cluster) awaitMembers() {
+// awaitMembers waits until every running node is ready and its member
+// list, as logged since marks (a log length per node; nil: since it
+// started), has every running node, itself included: then grains are
+// where they stay until the next change.
+func (c *cluster) awaitMembers(marks []int) {
 	c.t.Helper()
 	for i, nd := range c.nodes {
 		if nd.proc != nil {
 			eventually(c.t, waitFor, "node ready", func() error { return httpOK("http://" + c.addr(i) + "/readyz") })
 		}
 	}
+	eventually(c.t, failoverWait, "full member lists", func() error { return fullLists(c, marks) })
 }
 
 // running lists the nodes whose process runs.
@@ -342,8 +378,9 @@ func (c *cluster) restart(i int) {
 	c.t.Helper()
 	nd := c.nodes[i]
 	nd.args = append(nd.args, "-addr", c.addr(i))
+	marks := logMarks(c)
 	c.start(nd)
-	c.awaitMembers()
+	c.awaitMembers(marks)
 }
 
 // addr is node i's HTTP address.
