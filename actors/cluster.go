@@ -57,6 +57,7 @@ type clusterNode struct {
 	cluster *cluster.Cluster
 	member  *etcdMember
 	logger  *slog.Logger
+	sends   remoteSends // messages sent to other nodes (cluster_metrics.go)
 }
 
 func (c ClusterConfig) withDefaults() ClusterConfig {
@@ -83,6 +84,9 @@ func startCluster(system *actor.ActorSystem, d *deps) (*clusterNode, error) {
 		return nil, err
 	}
 	n := &clusterNode{cfg: ccfg, member: member, logger: d.logger}
+	counted := actor.WithSenderMiddleware(n.sends.middleware)
+	d.dispatch = chainProps(d.dispatch, counted)
+	system.Root = system.Root.WithSenderMiddleware(n.sends.middleware)
 	conf := cluster.Configure(ccfg.Name, member, disthash.New(), remote.Configure(host, port),
 		cluster.WithKinds(n.kinds(d)...), cluster.WithRequestTimeout(d.cfg.AskTimeout))
 	n.cluster = cluster.New(system, conf)
@@ -103,6 +107,15 @@ func (n *clusterNode) kinds(d *deps) []*cluster.Kind {
 	user := actor.PropsFromProducer(func() actor.Actor { return &userGrain{deps: d} }, d.dispatch)
 	room := actor.PropsFromProducer(func() actor.Actor { return newRoomGrain(d) }, d.dispatch)
 	return []*cluster.Kind{cluster.NewKind(userKind, user), cluster.NewKind(roomKind, room)}
+}
+
+// chainProps is one props option that applies each of opts.
+func chainProps(opts ...actor.PropsOption) actor.PropsOption {
+	return func(p *actor.Props) {
+		for _, o := range opts {
+			o(p)
+		}
+	}
 }
 
 // startMember starts remote and joins the member list. Proto.Actor panics

@@ -7,6 +7,8 @@ import (
 	"net"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/actorchat/chat/actors"
 )
 
@@ -77,5 +79,23 @@ func allReady(checks ...func(context.Context) error) func(context.Context) error
 			}
 		}
 		return nil
+	}
+}
+
+// remoteSendsCollector exports actors.Chat.RemoteSends as
+// chat_cluster_remote_sends_total{message}: what crosses the network, by
+// actor message type.
+type remoteSendsCollector struct{ chat *actors.Chat }
+
+var remoteSendsDesc = prometheus.NewDesc("chat_cluster_remote_sends_total",
+	"Actor messages this node sent to other cluster nodes, by message type.", []string{"message"}, nil)
+
+// Describe implements prometheus.Collector.
+func (c remoteSendsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- remoteSendsDesc }
+
+// Collect implements prometheus.Collector.
+func (c remoteSendsCollector) Collect(ch chan<- prometheus.Metric) {
+	for name, n := range c.chat.RemoteSends() {
+		ch <- prometheus.MustNewConstMetric(remoteSendsDesc, prometheus.CounterValue, float64(n), name)
 	}
 }

@@ -93,6 +93,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	scfg.ReadyCheck = allReady(readyCheck(st), chat.Ready) // postgres.go, cluster.go
 	srv := server.New(scfg, chat, server.NewMetrics(reg))
 	srv.ObserveActors(reg)
+	if opts.cluster.name != "" {
+		reg.MustRegister(remoteSendsCollector{chat}) // cluster.go
+	}
 	return serve(ctx, opts, tlsConf, srv, chat, admin, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), logger)
 }
 
