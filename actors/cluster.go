@@ -86,7 +86,6 @@ func startCluster(system *actor.ActorSystem, d *deps) (*clusterNode, error) {
 	n := &clusterNode{cfg: ccfg, member: member, logger: d.logger}
 	counted := actor.WithSenderMiddleware(n.sends.middleware)
 	d.dispatch = chainProps(d.dispatch, counted)
-	system.Root = system.Root.WithSenderMiddleware(n.sends.middleware)
 	conf := cluster.Configure(ccfg.Name, member, disthash.New(), remote.Configure(host, port),
 		cluster.WithKinds(n.kinds(d)...), cluster.WithRequestTimeout(d.cfg.AskTimeout))
 	n.cluster = cluster.New(system, conf)

@@ -8,10 +8,14 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// remoteSends counts the messages this node's actors and sessions send to
-// other nodes, by message type: what a public or private message costs in
-// network crossings (Chat.RemoteSends). It is a sender middleware on the
-// cluster's actors and on the root context, which sessions send from.
+// remoteSends counts the messages this node's actors send to other nodes,
+// by message type: what a public or private message costs in network
+// crossings (Chat.RemoteSends). It is a sender middleware on the cluster's
+// actors. What sessions send from the root context (a client's request to
+// its user actor on another node: one message per request) is not
+// counted: a middleware on the root context would also wrap what
+// Proto.Actor's remote sends its endpoint writers from there, which then
+// fail on the envelope.
 type remoteSends struct {
 	counts sync.Map // message name -> *atomic.Uint64
 }

@@ -4,9 +4,11 @@
 # and a PostgreSQL server (the store all nodes share) on loopback ports,
 # with their data under ./data/cluster/, then three chatd nodes on HTTP
 # ports 8001-8003 (cluster ports 9001-9003). Ctrl-C stops them all, nodes
-# first. Installs etcd-server and postgresql when they are missing.
+# first. Installs etcd-server and postgresql when they are missing. The
+# store survives a restart; the member list in etcd starts empty each time.
 #
-#   ETCD_PORT (2379), PG_PORT (5433), NODES (3), CHATD (bin/chatd) override.
+#   ETCD_PORT (2379), PG_PORT (5433), NODES (3), CHATD (bin/chatd) override;
+#   CHATD_ARGS adds flags to every node (e.g. "-auth none -msg-rate 0").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,6 +50,10 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
+# etcd keeps only the member list, which a fresh start rebuilds: starting
+# from an empty one spares the nodes the members of the last run, whose
+# leases etcd would keep alive for a while after it starts.
+rm -rf "$DATA/etcd"
 mkdir -p "$DATA/etcd" "$DATA/logs"
 chmod 700 "$DATA/etcd"
 
@@ -78,7 +84,7 @@ echo "cluster: etcd on 127.0.0.1:$ETCD_PORT (data in $DATA/etcd)"
 
 for n in $(seq 1 "$NODES"); do
   "$CHATD" -addr "127.0.0.1:$((8000 + n))" -data "$DATA/node$n" -store postgres -postgres "$PG_URL" \
-    -cluster chat -cluster-addr "127.0.0.1:$((9000 + n))" -etcd "127.0.0.1:$ETCD_PORT" \
+    -cluster chat -cluster-addr "127.0.0.1:$((9000 + n))" -etcd "127.0.0.1:$ETCD_PORT" ${CHATD_ARGS:-} \
     >"$DATA/logs/node$n.log" 2>&1 &
   pids+=($!)
   echo "cluster: node $n on http://127.0.0.1:$((8000 + n)) (log in $DATA/logs/node$n.log)"
