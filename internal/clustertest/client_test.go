@@ -119,16 +119,6 @@ func (c *client) dm(to, text, key string) {
 	c.send(wire.ClientFrame{Type: "dm", To: to, Text: text, Key: key, Ref: ref(key)})
 }
 
-// next returns the next frame, failing t after within.
-func (c *client) next(within time.Duration) wire.ServerFrame {
-	c.t.Helper()
-	f, err := c.nextErr(within)
-	if err != nil {
-		c.t.Fatalf("%s: %v", c.user, err)
-	}
-	return f
-}
-
 func (c *client) nextErr(within time.Duration) (wire.ServerFrame, error) {
 	select {
 	case f, ok := <-c.frames:

@@ -53,7 +53,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	chatdBin = filepath.Join(dir, "chatd")
 	out, err := exec.Command("go", "build", "-o", chatdBin, "github.com/actorchat/chat/cmd/chatd").CombinedOutput()
 	if err != nil {
@@ -89,7 +89,7 @@ func freePort(t *testing.T) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
@@ -218,7 +218,7 @@ func (e *etcdServer) deleteMembers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cli.Close()
+	defer func() { _ = cli.Close() }()
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	res, err := cli.Delete(ctx, "/protoactor/", clientv3.WithPrefix())

@@ -54,7 +54,7 @@ func post(t *testing.T, addr, path, token string, body any, want int, out ...any
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	if res.StatusCode != want {
 		t.Fatalf("POST %s: %d, want %d", path, res.StatusCode, want)
 	}
