@@ -30,22 +30,26 @@ func linkOf(session *actor.PID) *actor.PID {
 	return actor.NewPID(session.Address, roomLinkName)
 }
 
-// joined records a member's session (replacing old, if set): its node's
-// link fans out to it from now on.
-func (n *roomNodes) joined(ctx actor.Context, user string, session, old *actor.PID) {
+// joined records a member's session m.Session (replacing old, if set): its
+// node's link fans out to it from now on, and for a Join (m.Welcome set)
+// welcomes it and answers the user actor (see chatpb.RoomMember). It
+// reports whether it did (false on one node: the room does it itself).
+func (n *roomNodes) joined(ctx actor.Context, m *chatpb.RoomMember, old *actor.PID) bool {
 	if n == nil {
-		return
+		return false
 	}
 	if old != nil {
-		n.left(ctx, user, old)
+		n.left(ctx, m.User, old)
 	}
-	addr := session.Address
+	addr := m.Session.Address
 	n.count[addr]++
 	if _, ok := n.watched[addr]; !ok {
 		n.watched[addr] = struct{}{}
-		ctx.Watch(linkOf(session))
+		ctx.Watch(linkOf(m.Session))
 	}
-	ctx.Send(linkOf(session), &chatpb.RoomMember{User: user, Session: session, Online: true})
+	m.Online = true
+	ctx.Send(linkOf(m.Session), m)
+	return true
 }
 
 // left records that a member's session is gone.
@@ -83,7 +87,7 @@ func (r *room) rejoin(ctx actor.Context, m *chatpb.RoomMembers) {
 			r.names.add(mb.User)
 			old = nil
 		}
-		r.nodes.joined(ctx, mb.User, mb.Session, old)
+		r.nodes.joined(ctx, &chatpb.RoomMember{User: mb.User, Session: mb.Session}, old)
 		r.members[mb.User] = mb.Session
 	}
 }

@@ -218,14 +218,21 @@ func publishRefusal(p *chatpb.Publish, why string) *chatpb.Published {
 		Code: chatpb.ErrorCode_ERROR_CODE_INTERNAL, Message: why}
 }
 
-// member records that a session of this node joined or left the room.
+// member records that a session of this node joined or left the room; a
+// joining one gets its welcome here, and its user actor the Joined.
 func (l *roomLink) member(ctx actor.Context, m *chatpb.RoomMember) {
 	if m.Online {
 		if old, ok := l.local[m.User]; ok && !samePID(old, m.Session) {
 			ctx.Unwatch(old)
 		}
+		if m.Welcome != nil {
+			ctx.Send(m.Session, m.Welcome)
+		}
 		l.local[m.User] = m.Session
 		ctx.Watch(m.Session)
+		if m.JoinedTo != nil {
+			ctx.Send(m.JoinedTo, &chatpb.Joined{Session: m.Session})
+		}
 		return
 	}
 	if samePID(l.local[m.User], m.Session) {

@@ -78,13 +78,19 @@ func (r *room) join(ctx actor.Context, m *chatpb.Join) {
 	if !takeover {
 		r.names.add(m.User)
 	}
-	r.nodes.joined(ctx, m.User, m.Session, r.members[m.User])
+	old := r.members[m.User]
 	r.members[m.User] = m.Session
-	ctx.Send(m.Session, r.welcome(m.User))
+	w := r.welcome(m.User)
+	viaLink := r.nodes.joined(ctx, &chatpb.RoomMember{User: m.User, Session: m.Session, Welcome: w, JoinedTo: ctx.Sender()}, old)
+	if !viaLink {
+		ctx.Send(m.Session, w)
+	}
 	if !takeover {
 		r.presence(ctx, m.User, true)
 	}
-	ctx.Respond(&chatpb.Joined{Session: m.Session})
+	if !viaLink {
+		ctx.Respond(&chatpb.Joined{Session: m.Session})
+	}
 }
 
 func (r *room) leave(ctx actor.Context, m *chatpb.Leave) {

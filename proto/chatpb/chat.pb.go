@@ -2654,10 +2654,16 @@ func (x *Stay) GetPid() *actor.PID {
 // the public room (online) or left it: the link fans public messages and
 // presence out to the sessions of its node.
 type RoomMember struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	Session       *actor.PID             `protobuf:"bytes,2,opt,name=session,proto3" json:"session,omitempty"`
-	Online        bool                   `protobuf:"varint,3,opt,name=online,proto3" json:"online,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	User    string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Session *actor.PID             `protobuf:"bytes,2,opt,name=session,proto3" json:"session,omitempty"`
+	Online  bool                   `protobuf:"varint,3,opt,name=online,proto3" json:"online,omitempty"`
+	// For a Join: the link hands the session its welcome, then answers
+	// joined_to (the user actor) with Joined. So the welcome reaches the
+	// session before anything the user actor sends it after Joined, and
+	// before any public message the link fans out after it.
+	Welcome       *Welcome   `protobuf:"bytes,4,opt,name=welcome,proto3" json:"welcome,omitempty"`
+	JoinedTo      *actor.PID `protobuf:"bytes,5,opt,name=joined_to,json=joinedTo,proto3" json:"joined_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2711,6 +2717,20 @@ func (x *RoomMember) GetOnline() bool {
 		return x.Online
 	}
 	return false
+}
+
+func (x *RoomMember) GetWelcome() *Welcome {
+	if x != nil {
+		return x.Welcome
+	}
+	return nil
+}
+
+func (x *RoomMember) GetJoinedTo() *actor.PID {
+	if x != nil {
+		return x.JoinedTo
+	}
+	return nil
 }
 
 // RoomMembers is a node's room link telling a room, which may have just
@@ -2970,13 +2990,16 @@ const file_chat_proto_rawDesc = "" +
 	"\x04Stay\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1c\n" +
 	"\x03pid\x18\x02 \x01(\v2\n" +
-	".actor.PIDR\x03pid\"^\n" +
+	".actor.PIDR\x03pid\"\xb3\x01\n" +
 	"\n" +
 	"RoomMember\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12$\n" +
 	"\asession\x18\x02 \x01(\v2\n" +
 	".actor.PIDR\asession\x12\x16\n" +
-	"\x06online\x18\x03 \x01(\bR\x06online\"<\n" +
+	"\x06online\x18\x03 \x01(\bR\x06online\x12*\n" +
+	"\awelcome\x18\x04 \x01(\v2\x10.chat.v1.WelcomeR\awelcome\x12'\n" +
+	"\tjoined_to\x18\x05 \x01(\v2\n" +
+	".actor.PIDR\bjoinedTo\"<\n" +
 	"\vRoomMembers\x12-\n" +
 	"\amembers\x18\x01 \x03(\v2\x13.chat.v1.RoomMemberR\amembers*:\n" +
 	"\x04Kind\x12\x14\n" +
@@ -3103,12 +3126,14 @@ var file_chat_proto_depIdxs = []int32{
 	41, // 28: chat.v1.Passivate.pid:type_name -> actor.PID
 	41, // 29: chat.v1.Stay.pid:type_name -> actor.PID
 	41, // 30: chat.v1.RoomMember.session:type_name -> actor.PID
-	39, // 31: chat.v1.RoomMembers.members:type_name -> chat.v1.RoomMember
-	32, // [32:32] is the sub-list for method output_type
-	32, // [32:32] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	15, // 31: chat.v1.RoomMember.welcome:type_name -> chat.v1.Welcome
+	41, // 32: chat.v1.RoomMember.joined_to:type_name -> actor.PID
+	39, // 33: chat.v1.RoomMembers.members:type_name -> chat.v1.RoomMember
+	34, // [34:34] is the sub-list for method output_type
+	34, // [34:34] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_chat_proto_init() }
