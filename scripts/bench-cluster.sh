@@ -5,10 +5,10 @@
 # delivery (all nodes' CPU, from /proc), and the actor messages the nodes
 # sent each other (chat_cluster_remote_sends_total) per chat message.
 #
-#   N (300 clients), FANOUT_RATE (20/s), DM_RATE (300/s), SECONDS (10).
+#   N (300 clients), FANOUT_RATE (20/s), DM_RATE (300/s), DURATION (10, seconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N=${N:-300} FANOUT_RATE=${FANOUT_RATE:-20} DM_RATE=${DM_RATE:-300} SECONDS_=${SECONDS:-10}
+N=${N:-300} FANOUT_RATE=${FANOUT_RATE:-20} DM_RATE=${DM_RATE:-300} DURATION=${DURATION:-10}
 GO=${GO:-go}
 $GO build -o bin/chatd ./cmd/chatd
 (cd bench && $GO build -o ../bin/chatbench ./cmd/chatbench)
@@ -43,7 +43,7 @@ sends() { # summed remote sends of one message type over the cluster nodes
 run() { # label url scenario rate pids...
   local label=$1 url=$2 scen=$3 rate=$4; shift 4
   local c0 d0 r0 p0; c0=$(cpu "$@"); d0=$(sends Deliver); r0=$(sends Route); p0=$(sends Publish)
-  out=$(bin/chatbench -q -json -scenario "$scen" -n "$N" -rate "$rate" -duration "${SECONDS_}s" -prefix "$label$scen" -url "$url")
+  out=$(bin/chatbench -q -json -scenario "$scen" -n "$N" -rate "$rate" -duration "${DURATION}s" -prefix "$label$scen" -url "$url")
   local c1 d1 r1 p1; c1=$(cpu "$@"); d1=$(sends Deliver); r1=$(sends Route); p1=$(sends Publish)
   python3 - "$label" "$scen" "$((c1 - c0))" "$(getconf CLK_TCK)" "$((d1 - d0))" "$((r1 - r0))" "$((p1 - p0))" "$out" <<'PY'
 import json, sys
