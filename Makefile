@@ -12,12 +12,20 @@ ACTOR_DIR  = $(shell $(GO) list -m -f '{{.Dir}}' github.com/asynkron/protoactor-
 PROTOC    ?= protoc
 
 .PHONY: run client test vet lint layering proto proto-check fuzz bench bench-scaling build chatbench clean
+.PHONY: cluster test-cluster
 .PHONY: screenshots
 
 ## run: start the server on $(ADDR) (data in ./data); Ctrl-C stops it gracefully
 run:
 	@$(GO) build -o bin/chatd ./cmd/chatd
 	@trap 'exit 0' INT TERM; ./bin/chatd -addr $(ADDR)
+
+## cluster: etcd, PostgreSQL and three chatd nodes on :8001-:8003 (data in
+## ./data/cluster); installs etcd-server and postgresql when missing; Ctrl-C stops all
+cluster:
+	@$(GO) build -o bin/chatd ./cmd/chatd
+	@$(GO) build -o bin/chat ./cmd/chat
+	@./scripts/cluster.sh
 
 ## client: open the CLI client as USER (make client USER=alice)
 client:
@@ -37,6 +45,11 @@ chatbench:
 test: vet layering proto-check
 	$(GO) test -race -count=1 -timeout 10m ./...
 	cd bench && $(GO) test -race -count=1 -timeout 10m ./...
+
+## test-cluster: the cluster's end-to-end tests (internal/clustertest):
+## throwaway etcd and PostgreSQL, three chatd processes; a few minutes
+test-cluster:
+	CHAT_CLUSTER_TESTS=1 $(GO) test -count=1 -timeout 15m -v ./internal/clustertest/
 
 ## lint: golangci-lint (.golangci.yml), pinned in tools/go.mod rather than
 ## go.mod so that its dependencies cannot raise the versions the server

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -23,6 +24,8 @@ type deps struct {
 	room     *actor.PID
 	registry *actor.PID
 	dispatch actor.PropsOption // every actor's mailboxes run on one pool
+	node     *clusterNode      // cluster mode (cluster.go); nil on one node
+	cells    cells             // cluster mode: the user grains' cells (cluster_user.go)
 
 	inboxDepth atomic.Int64 // messages in all inboxes, for metrics
 }
@@ -54,6 +57,14 @@ func Start(cfg Config) (*Chat, error) {
 		}),
 	))
 	c := &Chat{system: system, deps: d, unsub: logSupervision(system, cfg.Logger)}
+	if cfg.Cluster != nil {
+		if _, err := startCluster(system, d); err != nil {
+			c.unsub()
+			system.Shutdown()
+			return nil, err
+		}
+		return c, nil
+	}
 	root := system.Root
 	d.room, err = root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newRoom(d) }, d.dispatch), "room")
 	if err != nil {
@@ -98,6 +109,9 @@ func (c *Chat) Connect(user string, session *actor.PID) (*actor.PID, error) {
 // ConnectWithToken is Connect for a session opened with the token whose id
 // is tokenID: a Revoke that covers the token ends the session (Revoke).
 func (c *Chat) ConnectWithToken(user, tokenID string, session *actor.PID) (*actor.PID, error) {
+	if n := c.deps.node; n != nil {
+		return n.connect(c.system.Root, c.deps.cfg.AskTimeout, &chatpb.Connect{User: user, Session: session, TokenId: tokenID})
+	}
 	res, err := c.system.Root.RequestFuture(c.deps.registry,
 		&chatpb.Connect{User: user, Session: session, TokenId: tokenID}, c.deps.cfg.AskTimeout).Result()
 	if err != nil {
@@ -134,6 +148,10 @@ func (c *Chat) InboxDepth() int64 { return c.deps.inboxDepth.Load() }
 // Stop stops the registry (and with it every user actor) and the room,
 // waiting for each to finish what is in its mailbox, then closes the store.
 func (c *Chat) Stop() error {
+	if n := c.deps.node; n != nil {
+		c.unsub()
+		return errors.Join(n.stop(c.deps), c.deps.store.Close())
+	}
 	root := c.system.Root
 	if err := root.PoisonFuture(c.deps.registry).Wait(); err != nil {
 		c.deps.logger.Warn("stopping the registry", "err", err)
@@ -144,4 +162,14 @@ func (c *Chat) Stop() error {
 	c.unsub()
 	c.system.Shutdown()
 	return c.deps.store.Close()
+}
+
+// Ready reports whether this server can serve: always on one node; in a
+// cluster, while etcd answers and the node is in the member list (for
+// /readyz).
+func (c *Chat) Ready(ctx context.Context) error {
+	if n := c.deps.node; n != nil {
+		return n.ready(ctx)
+	}
+	return nil
 }

@@ -67,6 +67,10 @@ type Config struct {
 	DebugFaults bool
 	// AskTimeout bounds Chat.Connect. Default 5 s.
 	AskTimeout time.Duration
+
+	// Cluster, when set, makes this server one node of a cluster (see
+	// doc.go, "Cluster"); Store must then be one the nodes share.
+	Cluster *ClusterConfig
 }
 
 // withDefaults returns c with every zero field set to its default.

@@ -49,6 +49,57 @@
 //     messages. The single place where public messages are ordered and
 //     stamped, so every member sees one order.
 //
+// # Cluster
+//
+// With Config.Cluster the same actors run on every node of a Proto.Actor
+// cluster (remote over gRPC, membership in etcd, grains placed by the
+// distributed-hash identity lookup), sharing one PostgreSQL store
+// (cluster*.go). What each actor becomes:
+//
+//   - user: a grain of kind "user" keyed by the name (cluster_user.go):
+//     any node reaches alice's actor, which lives on one node at a time and
+//     is activated on a surviving node when its own dies. It is the same
+//     user actor; the seam is what it sends to deps.registry and deps.room,
+//     which on a cluster are node-local stand-ins. A restarted incarnation
+//     finds its cell by PID; Proto.Actor's default strategy supervises it
+//     (restart, up to 10 times in 10 s, then stop) instead of the
+//     registry's budget.
+//   - registry: its role, names to actors, is the identity lookup's. Each
+//     node has a router in its place ("registry", cluster_router.go): it
+//     finds a peer's grain on a goroutine of its own (cluster.Get blocks,
+//     an actor must not) and hands it what waited for that name, in order,
+//     with a Resolved for the sender's cache, as the registry does. A
+//     Passivate is answered at once: nothing reaches a grain through the
+//     router but in order, and the senders' watches cover what peers sent
+//     directly. Chat.ConnectWithToken asks the grain itself, finding it
+//     again when it stopped in between (a dead letter).
+//   - room: a grain of kind "room", "public": still the one place where
+//     public messages are ordered and stamped, so every member sees one
+//     order. Each node has a room link in its place ("roomlink",
+//     cluster_roomlink.go) that passes its users' requests on to the room
+//     grain, and fans the room's messages out to the sessions of its node:
+//     the room sends each public message once per node with members
+//     (cluster_room.go). When the room's node dies, the links find the room
+//     anew and tell it their members; the history comes from the store.
+//     Publishes the room never answered are refused, not lost.
+//
+// A session may be on another node than its user's actor. The actor
+// watches a remote session (user_remote.go) and the session its remote
+// actor (server/watch.go), so either one's node dying ends the other's
+// side: a session whose actor died is closed with 1011, and its client's
+// reconnect activates a fresh actor from the store. Private messages are
+// in the store until confirmed, and senders route again what a stopped
+// recipient left unanswered, so the guarantees of one node hold.
+//
+// What a cluster does not guarantee: while members come and go, two nodes
+// may briefly disagree on where a grain lives (each node's view of the
+// member list comes from etcd, a moment apart), so for that moment a user
+// or the room can have two activations; the one that loses is stopped at
+// the next topology change. Private messages stay at least once (both
+// write to the store; the survivor reloads it), but a public message sent
+// in that moment may reach only some members, and a connection may be
+// closed with 1011 and reconnect.
+//
 // # Revocation
 //
 // The edge attaches a session with the id of the token it was opened with

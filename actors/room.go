@@ -22,6 +22,7 @@ type room struct {
 	writing int                   // public messages stamped, not yet stored
 	held    []*chatpb.Presence    // notices stamped after those, waiting for them
 	recent  []*chatpb.Message     // newest HistoryLimit public messages, oldest first
+	nodes   *roomNodes            // as a cluster grain: the nodes members are on (cluster_room.go); nil on one node
 }
 
 // stored is posted by the store's callback once a public message is
@@ -51,6 +52,10 @@ func (r *room) Receive(ctx actor.Context) {
 		r.stored(ctx, m)
 	case *chatpb.RoomQuery:
 		r.query(ctx, m)
+	case *chatpb.RoomMembers:
+		r.rejoin(ctx, m)
+	case *actor.Terminated:
+		r.linkGone(ctx, m.Who)
 	}
 }
 
@@ -73,12 +78,19 @@ func (r *room) join(ctx actor.Context, m *chatpb.Join) {
 	if !takeover {
 		r.names.add(m.User)
 	}
+	old := r.members[m.User]
 	r.members[m.User] = m.Session
-	ctx.Send(m.Session, r.welcome(m.User))
+	w := r.welcome(m.User)
+	viaLink := r.nodes.joined(ctx, &chatpb.RoomMember{User: m.User, Session: m.Session, Welcome: w, JoinedTo: ctx.Sender()}, old)
+	if !viaLink {
+		ctx.Send(m.Session, w)
+	}
 	if !takeover {
 		r.presence(ctx, m.User, true)
 	}
-	ctx.Respond(&chatpb.Joined{Session: m.Session})
+	if !viaLink {
+		ctx.Respond(&chatpb.Joined{Session: m.Session})
+	}
 }
 
 func (r *room) leave(ctx actor.Context, m *chatpb.Leave) {
@@ -88,6 +100,7 @@ func (r *room) leave(ctx actor.Context, m *chatpb.Leave) {
 	}
 	delete(r.members, m.User)
 	r.names.remove(m.User)
+	r.nodes.left(ctx, m.User, m.Session)
 	r.presence(ctx, m.User, false)
 }
 
@@ -123,6 +136,9 @@ func (r *room) presence(ctx actor.Context, user string, online bool) {
 }
 
 func (r *room) announce(ctx actor.Context, p *chatpb.Presence) {
+	if r.nodes.broadcast(ctx, p) {
+		return
+	}
 	for name, s := range r.members {
 		if name != p.User {
 			ctx.Send(s, p)
@@ -154,17 +170,19 @@ func (r *room) stored(ctx actor.Context, s *stored) {
 	if s.err != nil {
 		r.deps.logger.Error("room: storing public message", "id", s.msg.Id, "err", s.err)
 		ctx.Send(s.req.ReplyTo, &chatpb.Published{Ref: s.req.Ref, Key: s.req.Key, Session: s.req.Session,
-			Code: chatpb.ErrorCode_ERROR_CODE_INTERNAL, Message: "the message could not be stored"})
+			Code: chatpb.ErrorCode_ERROR_CODE_INTERNAL, Message: "the message could not be stored", Seq: s.req.Seq})
 		return
 	}
 	r.remember(s.msg)
 	d := &chatpb.Deliver{Message: s.msg} // one for all: see chatpb.Deliver
-	for _, session := range r.members {
-		ctx.Send(session, d)
+	if !r.nodes.broadcast(ctx, d) {
+		for _, session := range r.members {
+			ctx.Send(session, d)
+		}
 	}
 	ctx.Send(s.req.ReplyTo, &chatpb.Published{
 		Ref: s.req.Ref, Key: s.req.Key, Id: s.msg.Id,
-		TsUnixMs: s.msg.TsUnixMs, Session: s.req.Session,
+		TsUnixMs: s.msg.TsUnixMs, Session: s.req.Session, Seq: s.req.Seq,
 	})
 }
 

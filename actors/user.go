@@ -85,7 +85,7 @@ func (u *user) Receive(ctx actor.Context) {
 	case *actor.Stopped:
 		u.stopped(ctx)
 	case *actor.Terminated:
-		u.peerStopped(ctx, m.Who)
+		u.terminated(ctx, m.Who) // user_remote.go
 	case *chatpb.Connect:
 		u.connect(ctx, m)
 	case *chatpb.Joined:
@@ -215,6 +215,7 @@ func (u *user) connect(ctx actor.Context, m *chatpb.Connect) {
 	}
 	u.cell.session, u.cell.live, u.cell.joining = m.Session, false, ctx.Sender()
 	u.cell.token = m.TokenId
+	u.watchSession(ctx, m.Session)
 	u.disarmIdle()
 	u.becomeKnown(ctx)
 	ctx.Request(u.deps.room, &chatpb.Join{User: u.name, Session: m.Session})

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -47,7 +48,7 @@ func (e *RefusedError) Error() string {
 type Client struct {
 	// Set at construction, read-only after.
 	cfg       Config
-	url       string
+	urls      []string // the addresses to dial, in turn (Config.Servers)
 	handle    func(Event)
 	keyPrefix string // random per client run, so keys never repeat across runs
 	dialer    *websocket.Dialer
@@ -79,6 +80,7 @@ type Client struct {
 	historyN     uint64   // counter behind historyRef
 	welcomed     bool     // this connection got its welcome
 	dialFailures int      // failed dials since the last welcome
+	at           int      // urls[at] is the address dialed next
 	replaced     bool     // this connection got a session_replaced error
 	revoked      bool     // this connection got a credentials_revoked error
 	token        string   // the token this connection was opened with
@@ -91,7 +93,7 @@ func New(cfg Config, handle func(Event)) (*Client, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	u, err := cfg.dialURL()
+	urls, err := cfg.dialURLs()
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +101,7 @@ func New(cfg Config, handle func(Event)) (*Client, error) {
 	close(idle)
 	c := &Client{
 		cfg:       cfg,
-		url:       u,
+		urls:      urls,
 		handle:    handle,
 		keyPrefix: randomPrefix(),
 		dialer: &websocket.Dialer{
@@ -316,6 +318,7 @@ func (c *Client) attempt(ctx context.Context, bo *backoff) (wait time.Duration, 
 		return c.dialFailed(ctx, err, bo)
 	}
 	welcomed, err := c.serve(ctx, ws)
+	c.rotate() // the server may be gone: the next attempt tries the next one
 	if c.replaced || isClose(err, wire.CloseReplaced) {
 		c.notify("this session was taken over by a newer connection as "+c.cfg.User+"; exiting", true)
 		return 0, true, ErrSessionReplaced
@@ -358,7 +361,20 @@ func (c *Client) dialFailed(ctx context.Context, err error, bo *backoff) (wait t
 	}
 	wait = bo.next()
 	c.notify(c.dialFailure(err, wait), true)
+	c.rotate()
 	return wait, false, nil
+}
+
+// rotate moves on to the next address, if there are several.
+func (c *Client) rotate() { c.at = (c.at + 1) % len(c.urls) }
+
+// server is the address dialed next, for notices.
+func (c *Client) server() string {
+	if u, err := url.Parse(c.urls[c.at]); err == nil {
+		u.RawQuery = ""
+		return u.String()
+	}
+	return c.cfg.Server
 }
 
 // dialFailure words the notice for a failed dial: in full the first time,
@@ -366,7 +382,7 @@ func (c *Client) dialFailed(ctx context.Context, err error, bo *backoff) (wait t
 func (c *Client) dialFailure(err error, wait time.Duration) string {
 	c.dialFailures++
 	if c.dialFailures == 1 {
-		return fmt.Sprintf("cannot connect to %s: %s; retrying in %s...", c.cfg.Server, shortDialError(err), roundWait(wait))
+		return fmt.Sprintf("cannot connect to %s: %s; retrying in %s...", c.server(), shortDialError(err), roundWait(wait))
 	}
 	return fmt.Sprintf("still cannot connect (%s); retrying in %s...", shortDialError(err), roundWait(wait))
 }

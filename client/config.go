@@ -24,6 +24,12 @@ type Config struct {
 	// DefaultServer. http:// and https:// are accepted for ws:// and wss://,
 	// and a URL without a path gets /chat.
 	Server string
+	// Servers are more addresses of the same service, such as the other
+	// nodes of a cluster, in the form of Server. The client dials Server
+	// first and moves on to the next address, round the list, after a
+	// failed dial or a dropped connection. Tokens are cached, and the
+	// accounts API is reached, under Server's address.
+	Servers []string
 	// User is the name to connect as. Required; the server folds it to
 	// lower case.
 	User string
@@ -114,7 +120,7 @@ func (cfg Config) Validate() error {
 	if strings.ContainsFunc(cfg.Token, func(r rune) bool { return r <= ' ' || r == 0x7f }) || len(cfg.Token) > maxToken {
 		return fmt.Errorf("the token must be at most %d printable characters without spaces", maxToken)
 	}
-	_, err := cfg.withDefaults().dialURL()
+	_, err := cfg.withDefaults().dialURLs()
 	return err
 }
 
@@ -186,24 +192,33 @@ func (cfg Config) httpClient() *http.Client {
 	return &http.Client{Transport: tr, Timeout: cfg.WriteTimeout}
 }
 
-// dialURL is the URL to dial: Server with the path defaulted and the user
-// name as the query parameter the protocol asks for.
-func (cfg Config) dialURL() (string, error) {
-	u, err := cfg.chatURL()
-	if err != nil {
-		return "", err
+// dialURLs are the URLs to dial, Server's first then those of Servers:
+// each with the path defaulted and the user name as the query parameter
+// the protocol asks for.
+func (cfg Config) dialURLs() ([]string, error) {
+	var out []string
+	for _, server := range append([]string{cfg.Server}, cfg.Servers...) {
+		u, err := chatURL(server)
+		if err != nil {
+			return nil, err
+		}
+		q := u.Query()
+		q.Set("user", cfg.User)
+		u.RawQuery = q.Encode()
+		out = append(out, u.String())
 	}
-	q := u.Query()
-	q.Set("user", cfg.User)
-	u.RawQuery = q.Encode()
-	return u.String(), nil
+	return out, nil
 }
 
 // chatURL is Server as a ws:// or wss:// URL with the path defaulted.
-func (cfg Config) chatURL() (*url.URL, error) {
-	u, err := url.Parse(cfg.Server)
+func (cfg Config) chatURL() (*url.URL, error) { return chatURL(cfg.Server) }
+
+// chatURL is a server address as a ws:// or wss:// URL with the path
+// defaulted.
+func chatURL(server string) (*url.URL, error) {
+	u, err := url.Parse(server)
 	if err != nil {
-		return nil, fmt.Errorf("server address %q: %w", cfg.Server, err)
+		return nil, fmt.Errorf("server address %q: %w", server, err)
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "ws", "wss":
@@ -212,10 +227,10 @@ func (cfg Config) chatURL() (*url.URL, error) {
 	case "https":
 		u.Scheme = "wss"
 	default:
-		return nil, fmt.Errorf("server address %q: want a ws:// or wss:// URL", cfg.Server)
+		return nil, fmt.Errorf("server address %q: want a ws:// or wss:// URL", server)
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("server address %q: no host", cfg.Server)
+		return nil, fmt.Errorf("server address %q: no host", server)
 	}
 	if u.Path == "" || u.Path == "/" {
 		u.Path = "/chat"

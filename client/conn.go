@@ -118,7 +118,7 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 	if c.token != "" {
 		header = http.Header{"Authorization": {"Bearer " + c.token}}
 	}
-	ws, resp, err := c.dialer.DialContext(ctx, c.url, header)
+	ws, resp, err := c.dialer.DialContext(ctx, c.urls[c.at], header)
 	if err == nil {
 		c.creds.accepted()
 		return ws, nil

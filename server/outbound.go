@@ -29,6 +29,8 @@ func (ss *session) SendUserMessage(_ *actor.PID, message any) {
 		ss.endSession(m)
 	case *chatpb.Deliver:
 		ss.deliver(m)
+	case *actor.DeadLetterResponse:
+		ss.userGone() // watch.go
 	default:
 		ss.send(m)
 	}

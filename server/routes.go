@@ -32,9 +32,11 @@ func (s *Server) OpsHandler(metrics http.Handler) http.Handler {
 			plain(w, http.StatusServiceUnavailable, "shutting down")
 			return
 		}
-		if check := s.cfg.ReadyCheck; check != nil && check(r.Context()) != nil {
-			plain(w, http.StatusServiceUnavailable, "store unavailable")
-			return
+		if check := s.cfg.ReadyCheck; check != nil {
+			if err := check(r.Context()); err != nil {
+				plain(w, http.StatusServiceUnavailable, "unavailable: "+err.Error())
+				return
+			}
 		}
 		plain(w, http.StatusOK, "ready")
 	})

@@ -71,6 +71,7 @@ func (s *Server) attach(tc *transport.Conn, cred credential, from clientAddr) {
 		ss.end(chatpb.CloseReason_CLOSE_REASON_INTERNAL, nil)
 	} else {
 		ss.userPID = userPID
+		ss.watchUser() // watch.go
 		ss.log(slog.LevelDebug, "connection opened")
 		s.recheck(ss, cred)
 	}

@@ -4,6 +4,8 @@ import (
 	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorchat/chat/proto/chatpb"
 )
 
 // Sessions can be watched like actors: ctx.Watch(sessionPID) records the
@@ -68,7 +70,37 @@ func (ss *session) SendSystemMessage(_ *actor.PID, message any) {
 		}
 	case *actor.Unwatch:
 		ss.watchers.remove(m.Watcher)
+	case *actor.Terminated:
+		if ss.userPID != nil && m.Who.Equal(ss.userPID) {
+			ss.userGone()
+		}
 	}
+}
+
+// A session watches its user actor when that lives on another node (in a
+// cluster): if the node dies, the actor goes with it, and nothing else
+// would end the session. It ends with an internal error and 1011, and the
+// client's reconnect gets a fresh actor, on a surviving node, with
+// everything from the store. A local user actor ends its session itself
+// when it stops (actors/user.go).
+
+// watchUser watches the user actor if it is on another node.
+func (ss *session) watchUser() {
+	if ss.userPID.Address == ss.self.Address {
+		return
+	}
+	proc, _ := ss.srv.system().ProcessRegistry.Get(ss.userPID)
+	proc.SendSystemMessage(ss.userPID, &actor.Watch{Watcher: ss.self})
+}
+
+// userGone ends the session whose user actor is gone: it died with its
+// node, or a request to it came back as a dead letter.
+func (ss *session) userGone() {
+	ss.endSession(&chatpb.EndSession{
+		Reason:  chatpb.CloseReason_CLOSE_REASON_INTERNAL,
+		Code:    chatpb.ErrorCode_ERROR_CODE_INTERNAL,
+		Message: "the server could not keep serving this user; reconnect",
+	})
 }
 
 // notifyWatchers tells every watcher that the session has ended.

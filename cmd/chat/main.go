@@ -153,7 +153,8 @@ func parseFlags(inv invocation) (client.Config, error) {
 
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
 	fs.SetOutput(inv.stderr)
-	server := fs.String("server", env("CHAT_SERVER", client.DefaultServer), "chat server's WebSocket `URL` (env CHAT_SERVER)")
+	servers := &serverList{def: env("CHAT_SERVER", client.DefaultServer)}
+	fs.Var(servers, "server", "chat server's WebSocket `URL`; several (comma-separated, or the flag repeated), such as a cluster's nodes, are tried in turn on a failed dial or a dropped connection (env CHAT_SERVER)")
 	user := fs.String("user", env("CHAT_USER", ""), "user `name` to chat as; required (env CHAT_USER)")
 	jsonOut := fs.Bool("json", envJSON, "print the server's frames as raw JSON, one per line (env CHAT_JSON)")
 	history := fs.Int("history", envHistory, fmt.Sprintf("recent public messages to show on joining, 0 to %d (env CHAT_HISTORY)", wire.MaxHistoryLimit))
@@ -165,7 +166,8 @@ func parseFlags(inv invocation) (client.Config, error) {
 	if err := fs.Parse(inv.args); err != nil {
 		return client.Config{}, err
 	}
-	cfg := client.Config{Server: *server, User: *user, JSON: *jsonOut, History: *history, Logger: newLogger(inv.stderr), Notices: inv.stderr}
+	all := servers.list()
+	cfg := client.Config{Server: all[0], Servers: all[1:], User: *user, JSON: *jsonOut, History: *history, Logger: newLogger(inv.stderr), Notices: inv.stderr}
 	if err := af.apply(&cfg, inv); err != nil {
 		return cfg, err
 	}
@@ -193,7 +195,7 @@ func checkFlags(fs *flag.FlagSet, cfg client.Config) (client.Config, error) {
 // usage prints the help for -h.
 func usage(fs *flag.FlagSet) {
 	out := fs.Output()
-	fmt.Fprintln(out, "usage: chat -user NAME [-server URL] [-history N] [-json] [-ca FILE]")
+	fmt.Fprintln(out, "usage: chat -user NAME [-server URL[,URL...]] [-history N] [-json] [-ca FILE]")
 	fmt.Fprintln(out, "            [-password-file FILE] [-register] [-token TOKEN]")
 	fmt.Fprintln(out, "\nChat at a terminal, or pipe lines in to send them. Flags:")
 	fs.PrintDefaults()

@@ -42,7 +42,8 @@ type options struct {
 	jwtSecretFile        string
 	jwtPublicKey         string
 	jwtAudience          string
-	auth                 authOptions // authflags.go
+	auth                 authOptions    // authflags.go
+	cluster              clusterOptions // cluster.go
 }
 
 // parseOptions reads args, with CHAT_* environment variables as defaults.
@@ -86,6 +87,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	e.str(&o.jwtPublicKey, "jwt-public-key", "", "jwt mode: PEM public key; RSA verifies RS256, ECDSA P-256 ES256, Ed25519 EdDSA")
 	e.str(&o.jwtAudience, "jwt-audience", "", "jwt mode: when set, a token's aud must name it")
 	o.auth.define(&e)
+	o.cluster.define(&e)
 	if err := e.err; err != nil {
 		return o, err
 	}
@@ -125,6 +127,9 @@ func (o options) validate() error {
 	}
 	if _, err := server.ParseTrustedProxies(o.trustedProxies); err != nil {
 		return fmt.Errorf("-trusted-proxies: %w", err)
+	}
+	if err := o.cluster.validate(o.storeKind); err != nil { // cluster.go
+		return err
 	}
 	return o.auth.validate()
 }

@@ -92,9 +92,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	scfg := serverConfig(opts, logger)
 	scfg.MaxConns = connLimit(opts, openFileLimit, logger) // fdlimit.go
 	scfg.Accounts, scfg.Verifier = accounts, verifier
-	scfg.ReadyCheck = readyCheck(st) // postgres.go
+	scfg.ReadyCheck = allReady(readyCheck(st), chat.Ready) // postgres.go, cluster.go
 	srv := server.New(scfg, chat, server.NewMetrics(reg))
 	srv.ObserveActors(reg)
+	if opts.cluster.name != "" {
+		reg.MustRegister(remoteSendsCollector{chat}) // cluster.go
+	}
 	return serve(ctx, opts, tlsConf, srv, chat, admin, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), logger)
 }
 
@@ -155,7 +158,7 @@ func actorConfig(o options, st store.Store, logger *slog.Logger) actors.Config {
 		QueueMax: o.queueMax, MsgRate: rate, MsgBurst: o.msgBurst,
 		PresenceLimit: o.presenceLimit, HistoryLimit: o.history,
 		RestartLimit: o.restartLimit, RestartWindow: o.restartWindow, UserIdle: o.userIdle,
-		DebugFaults: o.debugFaults,
+		DebugFaults: o.debugFaults, Cluster: o.cluster.config(),
 	}
 }
 

@@ -1623,13 +1623,16 @@ func (x *Leave) GetSession() *actor.PID {
 
 // Publish asks the room to accept a public message.
 type Publish struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	From          string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
-	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
-	Ref           *string                `protobuf:"bytes,3,opt,name=ref,proto3,oneof" json:"ref,omitempty"`
-	Key           string                 `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
-	ReplyTo       *actor.PID             `protobuf:"bytes,5,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // the sender's user actor
-	Session       *actor.PID             `protobuf:"bytes,6,opt,name=session,proto3" json:"session,omitempty"`                // the session that asked; the receipt goes there
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	From    string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	Text    string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	Ref     *string                `protobuf:"bytes,3,opt,name=ref,proto3,oneof" json:"ref,omitempty"`
+	Key     string                 `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
+	ReplyTo *actor.PID             `protobuf:"bytes,5,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // the sender's user actor
+	Session *actor.PID             `protobuf:"bytes,6,opt,name=session,proto3" json:"session,omitempty"`                // the session that asked; the receipt goes there
+	// A cluster node's room link numbers the publishes it passes on, to
+	// answer those the room never did if the room's node dies (0 on one node).
+	Seq           uint64 `protobuf:"varint,7,opt,name=seq,proto3" json:"seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1706,6 +1709,13 @@ func (x *Publish) GetSession() *actor.PID {
 	return nil
 }
 
+func (x *Publish) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
 // Published answers Publish: accepted (id set) or refused (code set).
 type Published struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1716,6 +1726,7 @@ type Published struct {
 	Session       *actor.PID             `protobuf:"bytes,5,opt,name=session,proto3" json:"session,omitempty"`
 	Code          ErrorCode              `protobuf:"varint,6,opt,name=code,proto3,enum=chat.v1.ErrorCode" json:"code,omitempty"` // set when the message was not accepted
 	Message       string                 `protobuf:"bytes,7,opt,name=message,proto3" json:"message,omitempty"`
+	Seq           uint64                 `protobuf:"varint,8,opt,name=seq,proto3" json:"seq,omitempty"` // Publish.seq, echoed
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1797,6 +1808,13 @@ func (x *Published) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+func (x *Published) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
 }
 
 // Route carries a private message towards its recipient's user actor, through
@@ -2632,6 +2650,136 @@ func (x *Stay) GetPid() *actor.PID {
 	return nil
 }
 
+// RoomMember tells a node's room link that a session on that node joined
+// the public room (online) or left it: the link fans public messages and
+// presence out to the sessions of its node.
+type RoomMember struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	User    string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Session *actor.PID             `protobuf:"bytes,2,opt,name=session,proto3" json:"session,omitempty"`
+	Online  bool                   `protobuf:"varint,3,opt,name=online,proto3" json:"online,omitempty"`
+	// For a Join: the link hands the session its welcome, then answers
+	// joined_to (the user actor) with Joined. So the welcome reaches the
+	// session before anything the user actor sends it after Joined, and
+	// before any public message the link fans out after it.
+	Welcome       *Welcome   `protobuf:"bytes,4,opt,name=welcome,proto3" json:"welcome,omitempty"`
+	JoinedTo      *actor.PID `protobuf:"bytes,5,opt,name=joined_to,json=joinedTo,proto3" json:"joined_to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoomMember) Reset() {
+	*x = RoomMember{}
+	mi := &file_chat_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoomMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoomMember) ProtoMessage() {}
+
+func (x *RoomMember) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoomMember.ProtoReflect.Descriptor instead.
+func (*RoomMember) Descriptor() ([]byte, []int) {
+	return file_chat_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *RoomMember) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *RoomMember) GetSession() *actor.PID {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+func (x *RoomMember) GetOnline() bool {
+	if x != nil {
+		return x.Online
+	}
+	return false
+}
+
+func (x *RoomMember) GetWelcome() *Welcome {
+	if x != nil {
+		return x.Welcome
+	}
+	return nil
+}
+
+func (x *RoomMember) GetJoinedTo() *actor.PID {
+	if x != nil {
+		return x.JoinedTo
+	}
+	return nil
+}
+
+// RoomMembers is a node's room link telling a room, which may have just
+// come back on another node, which sessions of that node are members. The
+// room adds them without a welcome or a presence notice.
+type RoomMembers struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Members       []*RoomMember          `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoomMembers) Reset() {
+	*x = RoomMembers{}
+	mi := &file_chat_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoomMembers) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoomMembers) ProtoMessage() {}
+
+func (x *RoomMembers) ProtoReflect() protoreflect.Message {
+	mi := &file_chat_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoomMembers.ProtoReflect.Descriptor instead.
+func (*RoomMembers) Descriptor() ([]byte, []int) {
+	return file_chat_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *RoomMembers) GetMembers() []*RoomMember {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
 var File_chat_proto protoreflect.FileDescriptor
 
 const file_chat_proto_rawDesc = "" +
@@ -2745,7 +2893,7 @@ const file_chat_proto_rawDesc = "" +
 	"\x05Leave\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12$\n" +
 	"\asession\x18\x02 \x01(\v2\n" +
-	".actor.PIDR\asession\"\xaf\x01\n" +
+	".actor.PIDR\asession\"\xc1\x01\n" +
 	"\aPublish\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x15\n" +
@@ -2754,8 +2902,9 @@ const file_chat_proto_rawDesc = "" +
 	"\breply_to\x18\x05 \x01(\v2\n" +
 	".actor.PIDR\areplyTo\x12$\n" +
 	"\asession\x18\x06 \x01(\v2\n" +
-	".actor.PIDR\asessionB\x06\n" +
-	"\x04_ref\"\xd2\x01\n" +
+	".actor.PIDR\asession\x12\x10\n" +
+	"\x03seq\x18\a \x01(\x04R\x03seqB\x06\n" +
+	"\x04_ref\"\xe4\x01\n" +
 	"\tPublished\x12\x15\n" +
 	"\x03ref\x18\x01 \x01(\tH\x00R\x03ref\x88\x01\x01\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x0e\n" +
@@ -2765,7 +2914,8 @@ const file_chat_proto_rawDesc = "" +
 	"\asession\x18\x05 \x01(\v2\n" +
 	".actor.PIDR\asession\x12&\n" +
 	"\x04code\x18\x06 \x01(\x0e2\x12.chat.v1.ErrorCodeR\x04code\x12\x18\n" +
-	"\amessage\x18\a \x01(\tR\amessageB\x06\n" +
+	"\amessage\x18\a \x01(\tR\amessage\x12\x10\n" +
+	"\x03seq\x18\b \x01(\x04R\x03seqB\x06\n" +
 	"\x04_ref\"\x93\x02\n" +
 	"\x05Route\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
@@ -2840,7 +2990,18 @@ const file_chat_proto_rawDesc = "" +
 	"\x04Stay\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1c\n" +
 	"\x03pid\x18\x02 \x01(\v2\n" +
-	".actor.PIDR\x03pid*:\n" +
+	".actor.PIDR\x03pid\"\xb3\x01\n" +
+	"\n" +
+	"RoomMember\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12$\n" +
+	"\asession\x18\x02 \x01(\v2\n" +
+	".actor.PIDR\asession\x12\x16\n" +
+	"\x06online\x18\x03 \x01(\bR\x06online\x12*\n" +
+	"\awelcome\x18\x04 \x01(\v2\x10.chat.v1.WelcomeR\awelcome\x12'\n" +
+	"\tjoined_to\x18\x05 \x01(\v2\n" +
+	".actor.PIDR\bjoinedTo\"<\n" +
+	"\vRoomMembers\x12-\n" +
+	"\amembers\x18\x01 \x03(\v2\x13.chat.v1.RoomMemberR\amembers*:\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vKIND_PUBLIC\x10\x01\x12\v\n" +
@@ -2888,7 +3049,7 @@ func file_chat_proto_rawDescGZIP() []byte {
 }
 
 var file_chat_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_chat_proto_goTypes = []any{
 	(Kind)(0),           // 0: chat.v1.Kind
 	(ErrorCode)(0),      // 1: chat.v1.ErrorCode
@@ -2929,44 +3090,50 @@ var file_chat_proto_goTypes = []any{
 	(*Passivate)(nil),   // 36: chat.v1.Passivate
 	(*Holding)(nil),     // 37: chat.v1.Holding
 	(*Stay)(nil),        // 38: chat.v1.Stay
-	(*actor.PID)(nil),   // 39: actor.PID
+	(*RoomMember)(nil),  // 39: chat.v1.RoomMember
+	(*RoomMembers)(nil), // 40: chat.v1.RoomMembers
+	(*actor.PID)(nil),   // 41: actor.PID
 }
 var file_chat_proto_depIdxs = []int32{
 	0,  // 0: chat.v1.Message.kind:type_name -> chat.v1.Kind
-	39, // 1: chat.v1.Connect.session:type_name -> actor.PID
-	39, // 2: chat.v1.Connected.user:type_name -> actor.PID
-	39, // 3: chat.v1.Disconnect.session:type_name -> actor.PID
+	41, // 1: chat.v1.Connect.session:type_name -> actor.PID
+	41, // 2: chat.v1.Connected.user:type_name -> actor.PID
+	41, // 3: chat.v1.Disconnect.session:type_name -> actor.PID
 	1,  // 4: chat.v1.Invalid.code:type_name -> chat.v1.ErrorCode
-	39, // 5: chat.v1.Confirm.session:type_name -> actor.PID
+	41, // 5: chat.v1.Confirm.session:type_name -> actor.PID
 	4,  // 6: chat.v1.Deliver.message:type_name -> chat.v1.Message
 	4,  // 7: chat.v1.HistoryPage.messages:type_name -> chat.v1.Message
 	1,  // 8: chat.v1.Refused.code:type_name -> chat.v1.ErrorCode
 	2,  // 9: chat.v1.EndSession.reason:type_name -> chat.v1.CloseReason
 	1,  // 10: chat.v1.EndSession.code:type_name -> chat.v1.ErrorCode
-	39, // 11: chat.v1.Join.session:type_name -> actor.PID
-	39, // 12: chat.v1.Joined.session:type_name -> actor.PID
-	39, // 13: chat.v1.Leave.session:type_name -> actor.PID
-	39, // 14: chat.v1.Publish.reply_to:type_name -> actor.PID
-	39, // 15: chat.v1.Publish.session:type_name -> actor.PID
-	39, // 16: chat.v1.Published.session:type_name -> actor.PID
+	41, // 11: chat.v1.Join.session:type_name -> actor.PID
+	41, // 12: chat.v1.Joined.session:type_name -> actor.PID
+	41, // 13: chat.v1.Leave.session:type_name -> actor.PID
+	41, // 14: chat.v1.Publish.reply_to:type_name -> actor.PID
+	41, // 15: chat.v1.Publish.session:type_name -> actor.PID
+	41, // 16: chat.v1.Published.session:type_name -> actor.PID
 	1,  // 17: chat.v1.Published.code:type_name -> chat.v1.ErrorCode
-	39, // 18: chat.v1.Route.reply_to:type_name -> actor.PID
-	39, // 19: chat.v1.Route.session:type_name -> actor.PID
-	39, // 20: chat.v1.Routed.recipient:type_name -> actor.PID
+	41, // 18: chat.v1.Route.reply_to:type_name -> actor.PID
+	41, // 19: chat.v1.Route.session:type_name -> actor.PID
+	41, // 20: chat.v1.Routed.recipient:type_name -> actor.PID
 	1,  // 21: chat.v1.Routed.code:type_name -> chat.v1.ErrorCode
-	39, // 22: chat.v1.Routed.session:type_name -> actor.PID
-	39, // 23: chat.v1.Resolved.pid:type_name -> actor.PID
-	39, // 24: chat.v1.RoomQuery.reply_to:type_name -> actor.PID
+	41, // 22: chat.v1.Routed.session:type_name -> actor.PID
+	41, // 23: chat.v1.Resolved.pid:type_name -> actor.PID
+	41, // 24: chat.v1.RoomQuery.reply_to:type_name -> actor.PID
 	10, // 25: chat.v1.RoomQuery.who:type_name -> chat.v1.Who
 	11, // 26: chat.v1.RoomQuery.history:type_name -> chat.v1.History
 	3,  // 27: chat.v1.Revoke.scope:type_name -> chat.v1.RevokeScope
-	39, // 28: chat.v1.Passivate.pid:type_name -> actor.PID
-	39, // 29: chat.v1.Stay.pid:type_name -> actor.PID
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	41, // 28: chat.v1.Passivate.pid:type_name -> actor.PID
+	41, // 29: chat.v1.Stay.pid:type_name -> actor.PID
+	41, // 30: chat.v1.RoomMember.session:type_name -> actor.PID
+	15, // 31: chat.v1.RoomMember.welcome:type_name -> chat.v1.Welcome
+	41, // 32: chat.v1.RoomMember.joined_to:type_name -> actor.PID
+	39, // 33: chat.v1.RoomMembers.members:type_name -> chat.v1.RoomMember
+	34, // [34:34] is the sub-list for method output_type
+	34, // [34:34] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_chat_proto_init() }
@@ -2997,7 +3164,7 @@ func file_chat_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_chat_proto_rawDesc), len(file_chat_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   35,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,6 +61,7 @@ type conn struct {
 // crowdConfig says how a crowd dials.
 type crowdConfig struct {
 	URL         *url.URL      // endpoint; for protoChat the user is added as ?user=
+	More        []*url.URL    // further endpoints (Config.More)
 	Protocol    string        // protoChat or protoHub
 	Concurrency int           // dials in flight at once; zero means 64
 	Timeout     time.Duration // per dial, handshake and welcome; zero means 10s
@@ -207,9 +210,16 @@ func (cr *crowd) dialOne(ctx context.Context, name string) (*conn, error) {
 	return c, nil
 }
 
-// endpoint is the URL a client named name dials.
+// endpoint is the URL a client named name dials: with several endpoints,
+// PREFIX-i gets endpoint i modulo their number.
 func (cr *crowd) endpoint(name string) string {
 	u := *cr.cfg.URL
+	if n := len(cr.cfg.More); n > 0 {
+		i, _ := strconv.Atoi(name[strings.LastIndex(name, "-")+1:])
+		if k := i % (n + 1); k > 0 {
+			u = *cr.cfg.More[k-1]
+		}
+	}
 	if cr.cfg.Protocol == protoChat {
 		q := u.Query()
 		q.Set("user", name)

@@ -146,7 +146,7 @@ type options struct {
 func bindFlags(fs *flag.FlagSet) *options {
 	o := &options{}
 	c := &o.cfg
-	fs.StringVar(&o.url, "url", "", "server endpoint (default ws://127.0.0.1:8000/chat, or ws://127.0.0.1:8080/ws for -protocol gorilla-hub)")
+	fs.StringVar(&o.url, "url", "", "server endpoint (default ws://127.0.0.1:8000/chat, or ws://127.0.0.1:8080/ws for -protocol gorilla-hub); several, comma-separated (a cluster's nodes), spread the clients round-robin")
 	fs.StringVar(&c.Protocol, "protocol", protoChat, "wire protocol: chat (docs/protocol.md) or gorilla-hub (gorilla/websocket examples/chat)")
 	fs.StringVar(&c.Scenario, "scenario", scenarioFanout, "fanout, dm, idle or drain")
 	fs.StringVar(&c.Label, "label", "", "name of the server in reports (e.g. chatd, gorilla-hub)")
@@ -185,14 +185,20 @@ func (o *options) config() (Config, error) {
 			raw = "ws://127.0.0.1:8080/ws"
 		}
 	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return c, err
+	for i, one := range strings.Split(raw, ",") {
+		u, err := url.Parse(strings.TrimSpace(one))
+		if err != nil {
+			return c, err
+		}
+		if u.Scheme != "ws" && u.Scheme != "wss" {
+			return c, errors.New("-url must be ws:// or wss:// URLs")
+		}
+		if i == 0 {
+			c.URL = u
+		} else {
+			c.More = append(c.More, u)
+		}
 	}
-	if u.Scheme != "ws" && u.Scheme != "wss" {
-		return c, errors.New("-url must be a ws:// or wss:// URL")
-	}
-	c.URL = u
 	for _, s := range strings.Split(o.sourceIPs, ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue

@@ -22,6 +22,9 @@ const (
 // defaults (see withDefaults); main fills it from flags.
 type Config struct {
 	URL      *url.URL // server endpoint; required
+	// More are further endpoints of the same service (a cluster's nodes):
+	// client PREFIX-i dials endpoint i modulo 1+len(More), URL first.
+	More []*url.URL
 	Protocol string   // protoChat (default) or protoHub
 	Scenario string   // fanout (default), dm, idle or drain
 	Label    string   // names the server in reports; optional
@@ -151,6 +154,7 @@ func (r *runner) newRunID() uint32 {
 func (r *runner) newCrowd(h frameHandler) *crowd {
 	return newCrowd(crowdConfig{
 		URL:         r.cfg.URL,
+		More:        r.cfg.More,
 		Protocol:    r.cfg.Protocol,
 		Concurrency: r.cfg.DialConcurrency,
 		Timeout:     r.cfg.DialTimeout,
