@@ -126,44 +126,6 @@ func (s *Bolt) AddUser(name string, done func(error)) {
 	}})
 }
 
-// Inbox implements Store.
-func (s *Bolt) Inbox(user string) ([]*chatpb.Message, error) {
-	var msgs []*chatpb.Message
-	err := s.view(func(tx *bolt.Tx) error {
-		b := userBucket(tx, bucketInbox, user)
-		if b == nil {
-			return nil
-		}
-		return forPrefix(b, prefixMsg, func(_, v []byte) error {
-			m, err := s.decodeMessage(v, "inbox of "+user)
-			msgs = append(msgs, m)
-			return err
-		})
-	})
-	return msgs, err
-}
-
-// Enqueue implements Store.
-func (s *Bolt) Enqueue(m *chatpb.Message, done func(error)) {
-	data, err := encodeMessage(m, chatpb.Kind_KIND_DM)
-	if err != nil {
-		s.submit(op{err: err, done: done})
-		return
-	}
-	to, id := m.To, m.Id
-	s.submit(op{done: done, apply: func(tx *bolt.Tx) error {
-		return putInbox(tx, to, id, data)
-	}})
-}
-
-// Ack implements Store.
-func (s *Bolt) Ack(user string, ids []string, done func(error)) {
-	ids = append([]string(nil), ids...) // the caller may reuse its slice
-	s.submit(op{done: done, apply: func(tx *bolt.Tx) error {
-		return ackInbox(tx, user, ids)
-	}})
-}
-
 // Recent implements Store.
 func (s *Bolt) Recent() ([]*chatpb.Message, error) {
 	var msgs []*chatpb.Message

@@ -169,37 +169,6 @@ func (s *Postgres) AddUser(name string, done func(error)) {
 	s.exec(done, stmt("INSERT INTO users (name) VALUES ($1) ON CONFLICT DO NOTHING", name))
 }
 
-// Inbox implements Store.
-func (s *Postgres) Inbox(user string) ([]*chatpb.Message, error) {
-	return s.messages("inbox of "+user,
-		"SELECT message FROM inbox WHERE recipient = $1 ORDER BY seq", user)
-}
-
-// Enqueue implements Store.
-func (s *Postgres) Enqueue(m *chatpb.Message, done func(error)) {
-	data, err := encodeMessage(m, chatpb.Kind_KIND_DM)
-	if err != nil {
-		s.refuse(err, done)
-		return
-	}
-	s.exec(done, stmt(enqueueSQL, m.To, m.Id, data))
-}
-
-// enqueueSQL adds message $3, whose id is $2, to the inbox of $1, unless
-// it is there already.
-const enqueueSQL = `INSERT INTO inbox (recipient, id, message) VALUES ($1, $2, $3)
-	ON CONFLICT (recipient, id) DO NOTHING`
-
-// Ack implements Store.
-func (s *Postgres) Ack(user string, ids []string, done func(error)) {
-	if len(ids) == 0 {
-		s.exec(done) // nothing to delete, but the callback keeps its place
-		return
-	}
-	ids = append([]string(nil), ids...) // the caller may reuse its slice
-	s.exec(done, stmt("DELETE FROM inbox WHERE recipient = $1 AND id = ANY ($2)", user, ids))
-}
-
 // Recent implements Store.
 func (s *Postgres) Recent() ([]*chatpb.Message, error) {
 	return s.messages("public history", `SELECT message FROM (

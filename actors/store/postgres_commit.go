@@ -34,8 +34,8 @@ type pgApply struct {
 	stmts []pgStmt
 	// verdict, when set, reads the one row the last statement returns
 	// and says whether the write was refused (ErrExists, ErrNotFound,
-	// ErrStale) or made (nil). A refused write's statements change
-	// nothing; the batch commits without it.
+	// ErrStale, ErrSenderFull, ErrStorageFull) or made (nil). A refused
+	// write's statements change nothing; the batch commits without it.
 	verdict func(row pgx.Row) error
 	// trimHistory asks for the public history to be trimmed to its limit
 	// after the batch's writes: once per batch, however many ask. A trim
@@ -44,6 +44,10 @@ type pgApply struct {
 	// 0.2 s with one per batch (TestPostgresFullBatch, on a loaded
 	// reference machine).
 	trimHistory bool
+	// results, when set, reads the results of all of stmts itself, in
+	// place of the plain reading and the verdict: a read that rides in
+	// the batch (InboxPage). It returns a statement's error as Exec would.
+	results func(br pgx.BatchResults) error
 }
 
 // pgStmt is one SQL statement and its arguments.
@@ -188,6 +192,9 @@ func (s *Postgres) send(b *pgx.Batch, trim bool, batch []pgOp, errs []error) ([]
 // readResults reads the results of one write's statements: its verdict,
 // or the error of the statement that failed.
 func readResults(br pgx.BatchResults, a pgApply) (verdict, err error) {
+	if a.results != nil {
+		return nil, a.results(br)
+	}
 	plain := len(a.stmts)
 	if a.verdict != nil {
 		plain--
@@ -210,7 +217,8 @@ func readResults(br pgx.BatchResults, a pgApply) (verdict, err error) {
 // isRefusal reports whether err is a write's refusal, which leaves the
 // transaction usable.
 func isRefusal(err error) bool {
-	return errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrStale)
+	return errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrStale) ||
+		errors.Is(err, ErrSenderFull) || errors.Is(err, ErrStorageFull)
 }
 
 // blamed reports whether err is the server refusing one statement for

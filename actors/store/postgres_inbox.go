@@ -1,0 +1,177 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/actorchat/chat/proto/chatpb"
+)
+
+// Postgres's inboxes: the table inbox, and the counts of
+// migrations/0002_inbox_counts.sql, which its functions chat_enqueue and
+// chat_ack keep, each in one statement that locks the one row of
+// queue_totals first. That serializes the enqueues and acks of all nodes
+// for the length of a group commit, which is what keeps a cap exact when
+// several nodes write at once; a batch holds it for one round trip.
+
+// Inbox implements Store.
+func (s *Postgres) Inbox(user string) ([]*chatpb.Message, error) {
+	return s.messages("inbox of "+user,
+		"SELECT message FROM inbox WHERE recipient = $1 ORDER BY seq", user)
+}
+
+// inboxStatsSQL reads the counts and the newest position of the inbox of
+// $1.
+const inboxStatsSQL = `SELECT
+	coalesce((SELECT messages FROM inbox_totals WHERE recipient = $1), 0),
+	coalesce((SELECT bytes FROM inbox_totals WHERE recipient = $1), 0),
+	coalesce((SELECT max(seq) FROM inbox WHERE recipient = $1), 0)`
+
+// InboxStats implements Store.
+func (s *Postgres) InboxStats(user string) (InboxStats, error) {
+	var st InboxStats
+	err := s.read("inbox size of "+user, func(ctx context.Context) error {
+		return scanStats(s.pool.QueryRow(ctx, inboxStatsSQL, user), &st)
+	})
+	return st, err
+}
+
+// scanStats reads a row of inboxStatsSQL.
+func scanStats(row pgx.Row, st *InboxStats) error {
+	var last int64
+	if err := row.Scan(&st.Messages, &st.Bytes, &last); err != nil {
+		return err
+	}
+	st.Last = uint64(last)
+	return nil
+}
+
+// inboxPageSQL reads up to $3 messages of the inbox of $1 after the
+// position $2, dropping those after the messages before them hold $4
+// bytes. fetched counts what the limit let through before the bytes were
+// counted: when it is more than the page keeps, more follows.
+const inboxPageSQL = `SELECT seq, message, fetched FROM (
+	SELECT seq, message, count(*) OVER () AS fetched,
+		sum(octet_length(message)) OVER (ORDER BY seq) - octet_length(message) AS before
+	FROM (SELECT seq, message FROM inbox WHERE recipient = $1 AND seq > $2 ORDER BY seq LIMIT $3) AS head
+) AS page WHERE before < $4 ORDER BY seq`
+
+// InboxPage implements Store. The page's two queries ride in the writer's
+// batch, which orders them among the writes: each statement of the batch's
+// transaction sees the statements before it.
+func (s *Postgres) InboxPage(user string, after uint64, limit, maxBytes int, done func(Page, error)) {
+	limit = max(limit, 1)
+	bytesCap := int64(math.MaxInt64)
+	if maxBytes > 0 {
+		bytesCap = int64(maxBytes)
+	}
+	var p Page // written by results on the writer, read by its callback there
+	s.submit(pgOp{
+		apply: pgApply{
+			stmts: []pgStmt{
+				stmt(inboxPageSQL, user, int64(min(after, math.MaxInt64)), limit+1, bytesCap),
+				stmt(inboxStatsSQL, user),
+			},
+			results: func(br pgx.BatchResults) error {
+				var err error
+				p, err = readInboxPage(br, limit)
+				return err
+			},
+		},
+		done: func(err error) { done(p, err) },
+	})
+}
+
+// readInboxPage reads the results of InboxPage's statements: at most
+// limit messages, then the inbox's size.
+func readInboxPage(br pgx.BatchResults, limit int) (Page, error) {
+	var p Page
+	var fetched int
+	rows, _ := br.Query()
+	for rows.Next() {
+		var seq int64
+		var data []byte
+		if err := rows.Scan(&seq, &data, &fetched); err != nil {
+			rows.Close()
+			return Page{}, err
+		}
+		if len(p.Messages) == limit {
+			continue // the one past the limit, read to tell that more follows
+		}
+		m := new(chatpb.Message)
+		if err := proto.Unmarshal(data, m); err != nil {
+			rows.Close()
+			return Page{}, fmt.Errorf("decoding a stored message: %w", err)
+		}
+		p.Messages, p.Positions = append(p.Messages, m), append(p.Positions, uint64(seq))
+	}
+	if err := rows.Err(); err != nil {
+		return Page{}, err
+	}
+	p.More = fetched > len(p.Messages)
+	return p, scanStats(br.QueryRow(), &p.Stats)
+}
+
+// Enqueue implements Store.
+func (s *Postgres) Enqueue(m *chatpb.Message, done func(error)) {
+	data, err := encodeMessage(m, chatpb.Kind_KIND_DM)
+	if err != nil {
+		s.refuse(err, done)
+		return
+	}
+	s.check(done, enqueueVerdict, stmt(enqueueSQL,
+		m.To, m.Id, m.From, data, s.cfg.MaxQueuedBytes, s.cfg.SenderMaxBytes))
+}
+
+// enqueueSQL queues message $4, whose id is $2, from $3 to $1, with the
+// caps $5 (all inboxes) and $6 (the sender), and answers what it did.
+const enqueueSQL = "SELECT chat_enqueue($1, $2, $3, $4, $5, $6)"
+
+// enqueueVerdict reads chat_enqueue's answer.
+func enqueueVerdict(row pgx.Row) error {
+	var verdict string
+	if err := row.Scan(&verdict); err != nil {
+		return err
+	}
+	switch verdict {
+	case "queued", "duplicate":
+		return nil
+	case "sender_full":
+		return ErrSenderFull
+	case "storage_full":
+		return ErrStorageFull
+	}
+	return fmt.Errorf("store: chat_enqueue answered %q", verdict)
+}
+
+// Ack implements Store.
+func (s *Postgres) Ack(user string, ids []string, done func(error)) {
+	if len(ids) == 0 {
+		s.exec(done) // nothing to delete, but the callback keeps its place
+		return
+	}
+	ids = append([]string(nil), ids...) // the caller may reuse its slice
+	s.exec(done, stmt("SELECT chat_ack($1, $2)", user, ids))
+}
+
+// usageSQL reads the counts of all inboxes and the size of this store's
+// tables (those of the schema it works in), their indexes and TOAST
+// included.
+const usageSQL = `SELECT messages, bytes, (
+	SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	WHERE n.nspname = current_schema() AND c.relkind = 'r'
+) FROM queue_totals`
+
+// Usage implements Store.
+func (s *Postgres) Usage() (Usage, error) {
+	var u Usage
+	err := s.read("usage", func(ctx context.Context) error {
+		return s.pool.QueryRow(ctx, usageSQL).Scan(&u.QueuedMessages, &u.QueuedBytes, &u.StoreBytes)
+	})
+	return u, err
+}
