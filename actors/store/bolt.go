@@ -189,15 +189,19 @@ func (s *Bolt) PutKey(user string, r *chatpb.KeyRecord, done func(error)) {
 		s.submit(op{err: err, done: done})
 		return
 	}
+	apply, err := s.keyWrite(user, r)
+	s.submit(op{err: err, done: done, apply: apply})
+}
+
+// keyWrite encodes r, a checked key record of user, and returns what
+// stores it in a transaction, with the pruning PutKey does.
+func (s *Bolt) keyWrite(user string, r *chatpb.KeyRecord) (func(tx *bolt.Tx) error, error) {
 	data, err := proto.Marshal(r)
 	if err != nil {
-		s.submit(op{err: fmt.Errorf("store: encoding key %q: %w", r.Key, err), done: done})
-		return
+		return nil, fmt.Errorf("store: encoding key %q: %w", r.Key, err)
 	}
 	key, exp, nowMs := r.Key, r.ExpiresUnixMs, s.cfg.Now().UnixMilli()
-	s.submit(op{done: done, apply: func(tx *bolt.Tx) error {
-		return putKey(tx, user, key, exp, data, nowMs)
-	}})
+	return func(tx *bolt.Tx) error { return putKey(tx, user, key, exp, data, nowMs) }, nil
 }
 
 // Close implements Store: it refuses new writes, waits for the writer to

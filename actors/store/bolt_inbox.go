@@ -31,14 +31,31 @@ func (s *Bolt) Inbox(user string) ([]*chatpb.Message, error) {
 
 // Enqueue implements Store.
 func (s *Bolt) Enqueue(m *chatpb.Message, done func(error)) {
+	s.EnqueueKeyed(m, nil, done)
+}
+
+// EnqueueKeyed implements Store: one op, so that the key is written only
+// when putInbox neither refused the message nor failed.
+func (s *Bolt) EnqueueKeyed(m *chatpb.Message, key *chatpb.KeyRecord, done func(error)) {
+	if err := validKeyed(m, key); err != nil {
+		s.submit(op{err: err, done: done})
+		return
+	}
 	data, err := encodeMessage(m, chatpb.Kind_KIND_DM)
+	putKey := func(*bolt.Tx) error { return nil }
+	if err == nil && key != nil {
+		putKey, err = s.keyWrite(m.From, key)
+	}
 	if err != nil {
 		s.submit(op{err: err, done: done})
 		return
 	}
 	qm, q := queuedMsg{to: m.To, from: m.From, id: m.Id}, newQuota(s.cfg)
 	s.submit(op{done: done, apply: func(tx *bolt.Tx) error {
-		return putInbox(tx, qm, data, q)
+		if err := putInbox(tx, qm, data, q); err != nil {
+			return err
+		}
+		return putKey(tx)
 	}})
 }
 

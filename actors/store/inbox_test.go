@@ -301,3 +301,34 @@ func TestEnqueueCapUnderConcurrentWriters(t *testing.T) {
 		}
 	})
 }
+
+// A message with its sender's idempotency key: the key is stored with the
+// message, also when the message was there already (a retry), and never
+// when the message is refused, so that a retry after a restart is not
+// answered with the receipt of a message nobody stored.
+func TestEnqueueKeyed(t *testing.T) {
+	forEach(t, func(t *testing.T, open func(Config) Store) {
+		s, _ := capped(open, 100)
+		exp := time.Now().Add(time.Hour).UnixMilli()
+		key := func(k, id string) *chatpb.KeyRecord {
+			return &chatpb.KeyRecord{Key: k, Id: id, TsUnixMs: 1000, Queued: true, ExpiresUnixMs: exp}
+		}
+		for i := range 3 {
+			id := fmt.Sprint("a", i)
+			must(t, func(done func(error)) { s.EnqueueKeyed(dmFrom(id, "alice", "bob", 100), key("k"+id, id), done) })
+		}
+		must(t, func(done func(error)) { s.EnqueueKeyed(dmFrom("a0", "alice", "bob", 100), key("again", "a0"), done) })
+		err := do(t, func(done func(error)) { s.EnqueueKeyed(dmFrom("a3", "alice", "bob", 100), key("ka3", "a3"), done) })
+		if !errors.Is(err, ErrSenderFull) {
+			t.Fatalf("alice's fourth message: %v, want ErrSenderFull", err)
+		}
+		want(t, "bob's inbox", inbox(t, s, "bob"), []string{"a0", "a1", "a2"})
+		want(t, "alice's keys", keyNames(t, s, "alice", 0), []string{"again", "ka0", "ka1", "ka2"})
+
+		if err := do(t, func(done func(error)) { s.EnqueueKeyed(dmFrom("bad", "alice", "bob", 1), &chatpb.KeyRecord{}, done) }); err == nil {
+			t.Fatal("a message with a key record without a key was stored")
+		}
+		must(t, func(done func(error)) { s.EnqueueKeyed(dmFrom("c0", "carol", "bob", 100), nil, done) })
+		want(t, "bob's inbox after the refusals", inbox(t, s, "bob"), []string{"a0", "a1", "a2", "c0"})
+	})
+}

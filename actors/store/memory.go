@@ -158,16 +158,20 @@ func (s *Memory) PutKey(user string, r *chatpb.KeyRecord, done func(error)) {
 	}
 	r = proto.Clone(r).(*chatpb.KeyRecord)
 	nowMs := s.cfg.Now().UnixMilli()
-	call(done, s.write(func() {
-		k := s.keys[user]
-		if k == nil {
-			k = &memKeys{byKey: make(map[string]*chatpb.KeyRecord)}
-			s.keys[user] = k
-		}
-		k.byKey[r.Key] = r
-		heap.Push(&k.exp, expiry{key: r.Key, at: r.ExpiresUnixMs})
-		k.prune(nowMs)
-	}))
+	call(done, s.write(func() { s.putKey(user, r, nowMs) }))
+}
+
+// putKey stores r, which the caller has checked and copied, as user's
+// key, and drops user's keys that expired by nowMs. The caller holds mu.
+func (s *Memory) putKey(user string, r *chatpb.KeyRecord, nowMs int64) {
+	k := s.keys[user]
+	if k == nil {
+		k = &memKeys{byKey: make(map[string]*chatpb.KeyRecord)}
+		s.keys[user] = k
+	}
+	k.byKey[r.Key] = r
+	heap.Push(&k.exp, expiry{key: r.Key, at: r.ExpiresUnixMs})
+	k.prune(nowMs)
 }
 
 // prune drops the keys that have expired at nowMs.

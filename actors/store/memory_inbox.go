@@ -64,32 +64,54 @@ func (s *Memory) InboxPage(user string, after uint64, limit, maxBytes int, done 
 
 // Enqueue implements Store.
 func (s *Memory) Enqueue(m *chatpb.Message, done func(error)) {
-	if err := validMessage(m, chatpb.Kind_KIND_DM); err != nil {
+	s.EnqueueKeyed(m, nil, done)
+}
+
+// EnqueueKeyed implements Store.
+func (s *Memory) EnqueueKeyed(m *chatpb.Message, key *chatpb.KeyRecord, done func(error)) {
+	if err := validKeyed(m, key); err != nil {
 		call(done, err)
 		return
 	}
 	m = proto.Clone(m).(*chatpb.Message)
-	size := int64(proto.Size(m))
+	if key != nil {
+		key = proto.Clone(key).(*chatpb.KeyRecord)
+	}
+	nowMs := s.cfg.Now().UnixMilli()
 	call(done, s.apply(func() error {
-		in := s.inbox[m.To]
-		if in == nil {
-			in = &memInbox{ids: make(map[string]struct{})}
-			s.inbox[m.To] = in
-		}
-		if _, dup := in.ids[m.Id]; dup {
-			return nil
-		}
-		q := &s.queued
-		if err := newQuota(s.cfg).check(size, q.senders[m.From], q.bytes, !countsForSender(m.From, m.To)); err != nil {
+		if err := s.enqueue(m); err != nil {
 			return err
 		}
-		q.last++
-		in.ids[m.Id] = struct{}{}
-		in.entries = append(in.entries, memEntry{pos: q.last, size: size, msg: m})
-		in.bytes += size
-		q.count(m, size)
+		if key != nil {
+			s.putKey(m.From, key, nowMs)
+		}
 		return nil
 	}))
+}
+
+// enqueue adds m, which the caller has checked and copied, to its
+// recipient's inbox unless it is there already, or refuses it past a cap.
+// The caller holds mu.
+func (s *Memory) enqueue(m *chatpb.Message) error {
+	in := s.inbox[m.To]
+	if in == nil {
+		in = &memInbox{ids: make(map[string]struct{})}
+		s.inbox[m.To] = in
+	}
+	if _, dup := in.ids[m.Id]; dup {
+		return nil
+	}
+	size := int64(proto.Size(m))
+	q := &s.queued
+	if err := newQuota(s.cfg).check(size, q.senders[m.From], q.bytes, !countsForSender(m.From, m.To)); err != nil {
+		return err
+	}
+	q.last++
+	in.ids[m.Id] = struct{}{}
+	in.entries = append(in.entries, memEntry{pos: q.last, size: size, msg: m})
+	in.bytes += size
+	q.count(m, size)
+	return nil
 }
 
 // Ack implements Store.

@@ -226,8 +226,14 @@ func (s *Postgres) PutKey(user string, r *chatpb.KeyRecord, done func(error)) {
 		stmt(`INSERT INTO idempotency_keys (username, key, expires_ms, record) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (username, key) DO UPDATE SET expires_ms = EXCLUDED.expires_ms, record = EXCLUDED.record`,
 			user, []byte(r.Key), r.ExpiresUnixMs, data),
-		stmt("DELETE FROM idempotency_keys WHERE username = $1 AND expires_ms <= $2",
-			user, s.cfg.Now().UnixMilli()))
+		s.pruneKeys(user))
+}
+
+// pruneKeys is the statement that drops user's keys that have expired by
+// the store's clock.
+func (s *Postgres) pruneKeys(user string) pgStmt {
+	return stmt("DELETE FROM idempotency_keys WHERE username = $1 AND expires_ms <= $2",
+		user, s.cfg.Now().UnixMilli())
 }
 
 // Close implements Store: it refuses new writes, waits for the writer to

@@ -118,18 +118,47 @@ func readInboxPage(br pgx.BatchResults, limit int) (Page, error) {
 
 // Enqueue implements Store.
 func (s *Postgres) Enqueue(m *chatpb.Message, done func(error)) {
-	data, err := encodeMessage(m, chatpb.Kind_KIND_DM)
+	s.EnqueueKeyed(m, nil, done)
+}
+
+// EnqueueKeyed implements Store: the key's insert is in the statement that
+// enqueues, and takes place only on its verdict.
+func (s *Postgres) EnqueueKeyed(m *chatpb.Message, key *chatpb.KeyRecord, done func(error)) {
+	err := validKeyed(m, key)
+	var data, keyData []byte
+	if err == nil {
+		data, err = encodeMessage(m, chatpb.Kind_KIND_DM)
+	}
+	if err == nil && key != nil {
+		keyData, err = encodeRecord(key, nil)
+	}
 	if err != nil {
 		s.refuse(err, done)
 		return
 	}
-	s.check(done, enqueueVerdict, stmt(enqueueSQL,
-		m.To, m.Id, m.From, data, s.cfg.MaxQueuedBytes, s.cfg.SenderMaxBytes))
+	args := []any{m.To, m.Id, m.From, data, s.cfg.MaxQueuedBytes, s.cfg.SenderMaxBytes}
+	if key == nil {
+		s.check(done, enqueueVerdict, stmt(enqueueSQL, args...))
+		return
+	}
+	s.check(done, enqueueVerdict, s.pruneKeys(m.From),
+		stmt(enqueueKeyedSQL, append(args, []byte(key.Key), key.ExpiresUnixMs, keyData)...))
 }
 
 // enqueueSQL queues message $4, whose id is $2, from $3 to $1, with the
 // caps $5 (all inboxes) and $6 (the sender), and answers what it did.
 const enqueueSQL = "SELECT chat_enqueue($1, $2, $3, $4, $5, $6)"
+
+// enqueueKeyedSQL is enqueueSQL that also stores $9 as the sender's key
+// $7, expiring at $8, when the message is in the inbox afterwards.
+const enqueueKeyedSQL = `WITH verdict AS (
+	SELECT chat_enqueue($1, $2, $3, $4, $5, $6) AS v
+), keyed AS (
+	INSERT INTO idempotency_keys (username, key, expires_ms, record)
+	SELECT $3, $7, $8, $9 FROM verdict WHERE v IN ('queued', 'duplicate')
+	ON CONFLICT (username, key) DO UPDATE SET expires_ms = EXCLUDED.expires_ms, record = EXCLUDED.record
+)
+SELECT v FROM verdict`
 
 // enqueueVerdict reads chat_enqueue's answer.
 func enqueueVerdict(row pgx.Row) error {

@@ -60,6 +60,11 @@ type Store interface {
 	// past Config.SenderMaxBytes or Config.MaxQueuedBytes (checked in that
 	// order, atomically with the write, whatever else writes at once).
 	Enqueue(m *chatpb.Message, done func(error))
+	// EnqueueKeyed is Enqueue, and in the same transaction PutKey(m.From,
+	// key) if and only if m is then in the inbox (stored now, or before):
+	// a message refused by a cap leaves no key behind that would answer
+	// its sender's retry with a receipt. A nil key makes it Enqueue.
+	EnqueueKeyed(m *chatpb.Message, key *chatpb.KeyRecord, done func(error))
 	// Ack removes the messages with the given ids from user's inbox. Ids that
 	// are not there are ignored.
 	Ack(user string, ids []string, done func(error))
@@ -111,6 +116,15 @@ func validMessage(m *chatpb.Message, k chatpb.Kind) error {
 		return fmt.Errorf("store: private message %s without recipient", m.GetId())
 	}
 	return nil
+}
+
+// validKeyed reports why m, with key (when not nil) for its sender,
+// cannot be stored by EnqueueKeyed, or nil.
+func validKeyed(m *chatpb.Message, key *chatpb.KeyRecord) error {
+	if err := validMessage(m, chatpb.Kind_KIND_DM); err != nil || key == nil {
+		return err
+	}
+	return validKey(m.GetFrom(), key)
 }
 
 // validKey reports why r cannot be stored as user's key, or nil.
