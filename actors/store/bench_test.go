@@ -85,7 +85,10 @@ func BenchmarkEnqueueFsyncEach(b *testing.B) {
 		data, err := encodeMessage(m, chatpb.Kind_KIND_DM)
 		if err == nil {
 			qm := queuedMsg{to: m.To, from: m.From, id: m.Id}
-			err = s.db.Update(func(tx *bolt.Tx) error { return putInbox(tx, qm, data, quota{}) })
+			err = s.db.Update(func(tx *bolt.Tx) error {
+				_, err := putInbox(tx, qm, data, quota{})
+				return err
+			})
 		}
 		done(err)
 	})

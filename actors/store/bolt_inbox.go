@@ -31,14 +31,14 @@ func (s *Bolt) Inbox(user string) ([]*chatpb.Message, error) {
 
 // Enqueue implements Store.
 func (s *Bolt) Enqueue(m *chatpb.Message, done func(error)) {
-	s.EnqueueKeyed(m, nil, done)
+	s.EnqueueKeyed(m, nil, func(_ Enqueued, err error) { call(done, err) })
 }
 
 // EnqueueKeyed implements Store: one op, so that the key is written only
 // when putInbox neither refused the message nor failed.
-func (s *Bolt) EnqueueKeyed(m *chatpb.Message, key *chatpb.KeyRecord, done func(error)) {
+func (s *Bolt) EnqueueKeyed(m *chatpb.Message, key *chatpb.KeyRecord, done func(Enqueued, error)) {
 	if err := validKeyed(m, key); err != nil {
-		s.submit(op{err: err, done: done})
+		s.submit(op{err: err, done: func(err error) { done(Enqueued{}, err) }})
 		return
 	}
 	data, err := encodeMessage(m, chatpb.Kind_KIND_DM)
@@ -47,16 +47,21 @@ func (s *Bolt) EnqueueKeyed(m *chatpb.Message, key *chatpb.KeyRecord, done func(
 		putKey, err = s.keyWrite(m.From, key)
 	}
 	if err != nil {
-		s.submit(op{err: err, done: done})
+		s.submit(op{err: err, done: func(err error) { done(Enqueued{}, err) }})
 		return
 	}
 	qm, q := queuedMsg{to: m.To, from: m.From, id: m.Id}, newQuota(s.cfg)
-	s.submit(op{done: done, apply: func(tx *bolt.Tx) error {
-		if err := putInbox(tx, qm, data, q); err != nil {
-			return err
-		}
-		return putKey(tx)
-	}})
+	var e Enqueued // written by apply on the writer, read by its callback there
+	s.submit(op{
+		apply: func(tx *bolt.Tx) error {
+			var err error
+			if e, err = putInbox(tx, qm, data, q); err != nil {
+				return err
+			}
+			return putKey(tx)
+		},
+		done: func(err error) { done(e, err) },
+	})
 }
 
 // InboxStats implements Store.

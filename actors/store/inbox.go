@@ -40,6 +40,15 @@ type Page struct {
 	Stats InboxStats
 }
 
+// Enqueued is what EnqueueKeyed did with a message it did not refuse.
+type Enqueued struct {
+	// Pos is the message's position in its inbox (see InboxStats.Last).
+	Pos uint64
+	// New says that the message was added now; false when it was there
+	// already (a retry).
+	New bool
+}
+
 // Usage is what a store holds, for metrics.
 type Usage struct {
 	// QueuedMessages and QueuedBytes count the private messages in every

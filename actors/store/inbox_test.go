@@ -302,10 +302,29 @@ func TestEnqueueCapUnderConcurrentWriters(t *testing.T) {
 	})
 }
 
+// enqueueKeyed makes one EnqueueKeyed and waits for its callback.
+func enqueueKeyed(t testing.TB, s Store, m *chatpb.Message, key *chatpb.KeyRecord) (Enqueued, error) {
+	t.Helper()
+	type result struct {
+		e   Enqueued
+		err error
+	}
+	ch := make(chan result, 1)
+	s.EnqueueKeyed(m, key, func(e Enqueued, err error) { ch <- result{e, err} })
+	select {
+	case r := <-ch:
+		return r.e, r.err
+	case <-time.After(waitTimeout):
+		t.Fatal("EnqueueKeyed's callback never called")
+		return Enqueued{}, nil
+	}
+}
+
 // A message with its sender's idempotency key: the key is stored with the
 // message, also when the message was there already (a retry), and never
 // when the message is refused, so that a retry after a restart is not
-// answered with the receipt of a message nobody stored.
+// answered with the receipt of a message nobody stored. The callback says
+// where the message is, and whether it is new there.
 func TestEnqueueKeyed(t *testing.T) {
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		s, _ := capped(open, 100)
@@ -313,22 +332,31 @@ func TestEnqueueKeyed(t *testing.T) {
 		key := func(k, id string) *chatpb.KeyRecord {
 			return &chatpb.KeyRecord{Key: k, Id: id, TsUnixMs: 1000, Queued: true, ExpiresUnixMs: exp}
 		}
+		var positions []uint64
 		for i := range 3 {
 			id := fmt.Sprint("a", i)
-			must(t, func(done func(error)) { s.EnqueueKeyed(dmFrom(id, "alice", "bob", 100), key("k"+id, id), done) })
+			e, err := enqueueKeyed(t, s, dmFrom(id, "alice", "bob", 100), key("k"+id, id))
+			if err != nil || !e.New || (i > 0 && e.Pos <= positions[i-1]) {
+				t.Fatalf("message %s: %+v, %v; want new, after %v", id, e, err, positions)
+			}
+			positions = append(positions, e.Pos)
 		}
-		must(t, func(done func(error)) { s.EnqueueKeyed(dmFrom("a0", "alice", "bob", 100), key("again", "a0"), done) })
-		err := do(t, func(done func(error)) { s.EnqueueKeyed(dmFrom("a3", "alice", "bob", 100), key("ka3", "a3"), done) })
-		if !errors.Is(err, ErrSenderFull) {
+		if e, err := enqueueKeyed(t, s, dmFrom("a0", "alice", "bob", 100), key("again", "a0")); err != nil || e.New || e.Pos != positions[0] {
+			t.Fatalf("a retry: %+v, %v; want not new, at %d", e, err, positions[0])
+		}
+		if _, err := enqueueKeyed(t, s, dmFrom("a3", "alice", "bob", 100), key("ka3", "a3")); !errors.Is(err, ErrSenderFull) {
 			t.Fatalf("alice's fourth message: %v, want ErrSenderFull", err)
 		}
 		want(t, "bob's inbox", inbox(t, s, "bob"), []string{"a0", "a1", "a2"})
+		want(t, "positions", readPageOf(t, s, "bob", 0, 10, 0).Positions, positions)
 		want(t, "alice's keys", keyNames(t, s, "alice", 0), []string{"again", "ka0", "ka1", "ka2"})
 
-		if err := do(t, func(done func(error)) { s.EnqueueKeyed(dmFrom("bad", "alice", "bob", 1), &chatpb.KeyRecord{}, done) }); err == nil {
+		if _, err := enqueueKeyed(t, s, dmFrom("bad", "alice", "bob", 1), &chatpb.KeyRecord{}); err == nil {
 			t.Fatal("a message with a key record without a key was stored")
 		}
-		must(t, func(done func(error)) { s.EnqueueKeyed(dmFrom("c0", "carol", "bob", 100), nil, done) })
+		if e, err := enqueueKeyed(t, s, dmFrom("c0", "carol", "bob", 100), nil); err != nil || !e.New {
+			t.Fatalf("a message without a key: %+v, %v", e, err)
+		}
 		want(t, "bob's inbox after the refusals", inbox(t, s, "bob"), []string{"a0", "a1", "a2", "c0"})
 	})
 }

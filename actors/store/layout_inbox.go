@@ -47,14 +47,24 @@ type queuedMsg struct{ to, from, id string }
 func countsForSender(from, to string) bool { return from != "" && from != to }
 
 // putInbox appends a message to its recipient's inbox unless its id is
-// there already. When it would pass a cap of q it returns the refusal
-// (refuse), having changed nothing.
-func putInbox(tx *bolt.Tx, m queuedMsg, data []byte, q quota) error {
+// there already, and says where it is. When it would pass a cap of q it
+// returns the refusal (refuse), having changed nothing.
+func putInbox(tx *bolt.Tx, m queuedMsg, data []byte, q quota) (Enqueued, error) {
 	top := tx.Bucket(bucketInbox)
 	idKey := prefixed(prefixID, m.id)
-	if b := top.Bucket([]byte(m.to)); b != nil && b.Get(idKey) != nil {
-		return nil
+	if b := top.Bucket([]byte(m.to)); b != nil {
+		if entry := b.Get(idKey); len(entry) >= 8 {
+			return Enqueued{Pos: decodeU64(entry[:8])}, nil
+		}
 	}
+	seq, err := addToInbox(tx, m, idKey, data, q)
+	return Enqueued{Pos: seq, New: err == nil}, err
+}
+
+// addToInbox is putInbox for a message that is not in the inbox: it
+// returns the message's seq.
+func addToInbox(tx *bolt.Tx, m queuedMsg, idKey, data []byte, q quota) (uint64, error) {
+	top := tx.Bucket(bucketInbox)
 	size := int64(len(data))
 	senders, meta := tx.Bucket(bucketSenders), tx.Bucket(bucketMeta)
 	total := readCounts(meta.Get(keyQueued))
@@ -63,32 +73,32 @@ func putInbox(tx *bolt.Tx, m queuedMsg, data []byte, q quota) error {
 		theirs = int64(decodeU64(senders.Get([]byte(m.from))))
 	}
 	if err := q.check(size, theirs, total.bytes, !countsForSender(m.from, m.to)); err != nil {
-		return refuse(err)
+		return 0, refuse(err)
 	}
 	b, err := top.CreateBucketIfNotExists([]byte(m.to))
 	if err != nil {
-		return fmt.Errorf("store: inbox of %q: %w", m.to, err)
+		return 0, fmt.Errorf("store: inbox of %q: %w", m.to, err)
 	}
 	seq, err := top.NextSequence()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := b.Put(idKey, append(encodeU64(seq), m.from...)); err != nil {
-		return err
+		return 0, err
 	}
 	if err := b.Put(prefixed(prefixMsg, string(encodeU64(seq))), data); err != nil {
-		return err
+		return 0, err
 	}
 	if err := b.Put(countKey, readCounts(b.Get(countKey)).add(1, size).encode()); err != nil {
-		return err
+		return 0, err
 	}
 	if err := meta.Put(keyQueued, total.add(1, size).encode()); err != nil {
-		return err
+		return 0, err
 	}
-	if !countsForSender(m.from, m.to) {
-		return nil
+	if countsForSender(m.from, m.to) {
+		err = senders.Put([]byte(m.from), encodeU64(uint64(theirs+size)))
 	}
-	return senders.Put([]byte(m.from), encodeU64(uint64(theirs+size)))
+	return seq, err
 }
 
 // ackInbox removes the messages with the given ids from user's inbox, and

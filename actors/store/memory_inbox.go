@@ -14,7 +14,7 @@ import (
 // memInbox is one user's inbox.
 type memInbox struct {
 	entries []memEntry          // oldest first, so positions grow
-	ids     map[string]struct{} // ids of entries, for duplicate checks and Ack
+	ids     map[string]uint64 // the entries' positions by id, for duplicate checks and Ack
 	bytes   int64               // the entries' sizes, summed
 }
 
@@ -64,13 +64,13 @@ func (s *Memory) InboxPage(user string, after uint64, limit, maxBytes int, done 
 
 // Enqueue implements Store.
 func (s *Memory) Enqueue(m *chatpb.Message, done func(error)) {
-	s.EnqueueKeyed(m, nil, done)
+	s.EnqueueKeyed(m, nil, func(_ Enqueued, err error) { call(done, err) })
 }
 
 // EnqueueKeyed implements Store.
-func (s *Memory) EnqueueKeyed(m *chatpb.Message, key *chatpb.KeyRecord, done func(error)) {
+func (s *Memory) EnqueueKeyed(m *chatpb.Message, key *chatpb.KeyRecord, done func(Enqueued, error)) {
 	if err := validKeyed(m, key); err != nil {
-		call(done, err)
+		done(Enqueued{}, err)
 		return
 	}
 	m = proto.Clone(m).(*chatpb.Message)
@@ -78,40 +78,43 @@ func (s *Memory) EnqueueKeyed(m *chatpb.Message, key *chatpb.KeyRecord, done fun
 		key = proto.Clone(key).(*chatpb.KeyRecord)
 	}
 	nowMs := s.cfg.Now().UnixMilli()
-	call(done, s.apply(func() error {
-		if err := s.enqueue(m); err != nil {
+	var e Enqueued
+	err := s.apply(func() error {
+		var err error
+		if e, err = s.enqueue(m); err != nil {
 			return err
 		}
 		if key != nil {
 			s.putKey(m.From, key, nowMs)
 		}
 		return nil
-	}))
+	})
+	done(e, err)
 }
 
 // enqueue adds m, which the caller has checked and copied, to its
 // recipient's inbox unless it is there already, or refuses it past a cap.
 // The caller holds mu.
-func (s *Memory) enqueue(m *chatpb.Message) error {
+func (s *Memory) enqueue(m *chatpb.Message) (Enqueued, error) {
 	in := s.inbox[m.To]
 	if in == nil {
-		in = &memInbox{ids: make(map[string]struct{})}
+		in = &memInbox{ids: make(map[string]uint64)}
 		s.inbox[m.To] = in
 	}
-	if _, dup := in.ids[m.Id]; dup {
-		return nil
+	if pos, dup := in.ids[m.Id]; dup {
+		return Enqueued{Pos: pos}, nil
 	}
 	size := int64(proto.Size(m))
 	q := &s.queued
 	if err := newQuota(s.cfg).check(size, q.senders[m.From], q.bytes, !countsForSender(m.From, m.To)); err != nil {
-		return err
+		return Enqueued{}, err
 	}
 	q.last++
-	in.ids[m.Id] = struct{}{}
+	in.ids[m.Id] = q.last
 	in.entries = append(in.entries, memEntry{pos: q.last, size: size, msg: m})
 	in.bytes += size
 	q.count(m, size)
-	return nil
+	return Enqueued{Pos: q.last, New: true}, nil
 }
 
 // Ack implements Store.

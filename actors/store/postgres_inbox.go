@@ -118,12 +118,12 @@ func readInboxPage(br pgx.BatchResults, limit int) (Page, error) {
 
 // Enqueue implements Store.
 func (s *Postgres) Enqueue(m *chatpb.Message, done func(error)) {
-	s.EnqueueKeyed(m, nil, done)
+	s.EnqueueKeyed(m, nil, func(_ Enqueued, err error) { call(done, err) })
 }
 
 // EnqueueKeyed implements Store: the key's insert is in the statement that
 // enqueues, and takes place only on its verdict.
-func (s *Postgres) EnqueueKeyed(m *chatpb.Message, key *chatpb.KeyRecord, done func(error)) {
+func (s *Postgres) EnqueueKeyed(m *chatpb.Message, key *chatpb.KeyRecord, done func(Enqueued, error)) {
 	err := validKeyed(m, key)
 	var data, keyData []byte
 	if err == nil {
@@ -133,48 +133,59 @@ func (s *Postgres) EnqueueKeyed(m *chatpb.Message, key *chatpb.KeyRecord, done f
 		keyData, err = encodeRecord(key, nil)
 	}
 	if err != nil {
-		s.refuse(err, done)
+		s.refuse(err, func(err error) { done(Enqueued{}, err) })
 		return
 	}
+	var e Enqueued // written by the verdict on the writer, read by the callback there
+	verdict := func(row pgx.Row) (err error) {
+		e, err = enqueueVerdict(row)
+		return err
+	}
+	finish := func(err error) { done(e, err) }
 	args := []any{m.To, m.Id, m.From, data, s.cfg.MaxQueuedBytes, s.cfg.SenderMaxBytes}
 	if key == nil {
-		s.check(done, enqueueVerdict, stmt(enqueueSQL, args...))
+		s.check(finish, verdict, stmt(enqueueSQL, args...))
 		return
 	}
-	s.check(done, enqueueVerdict, s.pruneKeys(m.From),
+	s.check(finish, verdict, s.pruneKeys(m.From),
 		stmt(enqueueKeyedSQL, append(args, []byte(key.Key), key.ExpiresUnixMs, keyData)...))
 }
 
 // enqueueSQL queues message $4, whose id is $2, from $3 to $1, with the
-// caps $5 (all inboxes) and $6 (the sender), and answers what it did.
-const enqueueSQL = "SELECT chat_enqueue($1, $2, $3, $4, $5, $6)"
+// caps $5 (all inboxes) and $6 (the sender), and answers what it did and
+// where the message is.
+const enqueueSQL = "SELECT verdict, pos FROM chat_enqueue($1, $2, $3, $4, $5, $6)"
 
 // enqueueKeyedSQL is enqueueSQL that also stores $9 as the sender's key
 // $7, expiring at $8, when the message is in the inbox afterwards.
-const enqueueKeyedSQL = `WITH verdict AS (
-	SELECT chat_enqueue($1, $2, $3, $4, $5, $6) AS v
+const enqueueKeyedSQL = `WITH enqueued AS (
+	SELECT verdict, pos FROM chat_enqueue($1, $2, $3, $4, $5, $6)
 ), keyed AS (
 	INSERT INTO idempotency_keys (username, key, expires_ms, record)
-	SELECT $3, $7, $8, $9 FROM verdict WHERE v IN ('queued', 'duplicate')
+	SELECT $3, $7, $8, $9 FROM enqueued WHERE verdict IN ('queued', 'duplicate')
 	ON CONFLICT (username, key) DO UPDATE SET expires_ms = EXCLUDED.expires_ms, record = EXCLUDED.record
 )
-SELECT v FROM verdict`
+SELECT verdict, pos FROM enqueued`
 
 // enqueueVerdict reads chat_enqueue's answer.
-func enqueueVerdict(row pgx.Row) error {
+func enqueueVerdict(row pgx.Row) (Enqueued, error) {
 	var verdict string
-	if err := row.Scan(&verdict); err != nil {
-		return err
+	var pos *int64
+	if err := row.Scan(&verdict, &pos); err != nil {
+		return Enqueued{}, err
 	}
 	switch verdict {
 	case "queued", "duplicate":
-		return nil
+		if pos == nil {
+			break
+		}
+		return Enqueued{Pos: uint64(*pos), New: verdict == "queued"}, nil
 	case "sender_full":
-		return ErrSenderFull
+		return Enqueued{}, ErrSenderFull
 	case "storage_full":
-		return ErrStorageFull
+		return Enqueued{}, ErrStorageFull
 	}
-	return fmt.Errorf("store: chat_enqueue answered %q", verdict)
+	return Enqueued{}, fmt.Errorf("store: chat_enqueue answered %q", verdict)
 }
 
 // Ack implements Store.

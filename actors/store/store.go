@@ -63,8 +63,10 @@ type Store interface {
 	// EnqueueKeyed is Enqueue, and in the same transaction PutKey(m.From,
 	// key) if and only if m is then in the inbox (stored now, or before):
 	// a message refused by a cap leaves no key behind that would answer
-	// its sender's retry with a receipt. A nil key makes it Enqueue.
-	EnqueueKeyed(m *chatpb.Message, key *chatpb.KeyRecord, done func(error))
+	// its sender's retry with a receipt. A nil key stores no key. Its
+	// callback also says where the message is and whether it is new
+	// there, so that the inbox's reader can count it and place it.
+	EnqueueKeyed(m *chatpb.Message, key *chatpb.KeyRecord, done func(Enqueued, error))
 	// Ack removes the messages with the given ids from user's inbox. Ids that
 	// are not there are ignored.
 	Ack(user string, ids []string, done func(error))

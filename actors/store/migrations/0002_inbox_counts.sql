@@ -37,13 +37,15 @@ INSERT INTO queue_totals (messages, bytes)
     SELECT count(*), coalesce(sum(octet_length(message)), 0) FROM inbox;
 
 -- chat_enqueue adds a private message to its recipient's inbox, unless
--- its id is there already, and answers what it did: 'queued',
--- 'duplicate', or the cap it would pass, 'sender_full' (the sender's
--- bytes for others, max_sender) or 'storage_full' (all inboxes' bytes,
--- max_total), checked in that order; a cap of 0 is none. A sender of ''
--- or the recipient's own name counts against no sender.
+-- its id is there already, and answers what it did, with the message's
+-- position (seq) when it is in the inbox: 'queued', 'duplicate', or the
+-- cap it would pass, 'sender_full' (the sender's bytes for others,
+-- max_sender) or 'storage_full' (all inboxes' bytes, max_total), checked
+-- in that order; a cap of 0 is none. A sender of '' or the recipient's
+-- own name counts against no sender.
 CREATE FUNCTION chat_enqueue(p_recipient text, p_id text, p_sender text, p_message bytea,
-                             p_max_total bigint, p_max_sender bigint) RETURNS text
+                             p_max_total bigint, p_max_sender bigint)
+    RETURNS TABLE (verdict text, pos bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
     v_size   bigint := octet_length(p_message);
@@ -52,19 +54,27 @@ DECLARE
     v_counts boolean := p_sender <> '' AND p_sender <> p_recipient;
 BEGIN
     SELECT bytes INTO v_total FROM queue_totals FOR UPDATE;
-    IF EXISTS (SELECT FROM inbox WHERE recipient = p_recipient AND id = p_id) THEN
-        RETURN 'duplicate';
+    SELECT inbox.seq INTO pos FROM inbox WHERE recipient = p_recipient AND id = p_id;
+    IF FOUND THEN
+        verdict := 'duplicate';
+        RETURN NEXT;
+        RETURN;
     END IF;
     IF v_counts THEN
         SELECT coalesce((SELECT bytes FROM sender_totals WHERE sender = p_sender), 0) INTO v_theirs;
         IF p_max_sender > 0 AND v_theirs + v_size > p_max_sender THEN
-            RETURN 'sender_full';
+            verdict := 'sender_full';
+            RETURN NEXT;
+            RETURN;
         END IF;
     END IF;
     IF p_max_total > 0 AND v_total + v_size > p_max_total THEN
-        RETURN 'storage_full';
+        verdict := 'storage_full';
+        RETURN NEXT;
+        RETURN;
     END IF;
-    INSERT INTO inbox (recipient, id, sender, message) VALUES (p_recipient, p_id, p_sender, p_message);
+    INSERT INTO inbox (recipient, id, sender, message) VALUES (p_recipient, p_id, p_sender, p_message)
+        RETURNING inbox.seq INTO pos;
     UPDATE queue_totals SET messages = messages + 1, bytes = bytes + v_size;
     INSERT INTO inbox_totals (recipient, messages, bytes) VALUES (p_recipient, 1, v_size)
         ON CONFLICT (recipient) DO UPDATE
@@ -73,7 +83,8 @@ BEGIN
         INSERT INTO sender_totals (sender, bytes) VALUES (p_sender, v_size)
             ON CONFLICT (sender) DO UPDATE SET bytes = sender_totals.bytes + v_size;
     END IF;
-    RETURN 'queued';
+    verdict := 'queued';
+    RETURN NEXT;
 END;
 $$;
 
