@@ -13,9 +13,9 @@ import (
 
 // memInbox is one user's inbox.
 type memInbox struct {
-	entries []memEntry          // oldest first, so positions grow
+	entries []memEntry        // oldest first, so positions grow
 	ids     map[string]uint64 // the entries' positions by id, for duplicate checks and Ack
-	bytes   int64               // the entries' sizes, summed
+	bytes   int64             // the entries' sizes, summed
 }
 
 // memEntry is one queued message.
