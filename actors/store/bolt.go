@@ -41,6 +41,11 @@ type Bolt struct {
 	closeErr  error
 }
 
+// ErrLocked is (wrapped in) the error of OpenBolt and CompactBolt when
+// another process holds the file's lock past Config.OpenTimeout: a server
+// running on it.
+var ErrLocked = berrors.ErrTimeout
+
 // OpenBolt opens the store in the bbolt file at path, creating the file and
 // its parent directories if they do not exist. It fails, with an error that
 // names path, when the file cannot be read, is locked by another process

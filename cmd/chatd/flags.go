@@ -36,7 +36,8 @@ type options struct {
 	jwtSecretFile        string
 	jwtPublicKey         string
 	jwtAudience          string
-	auth                 authOptions // authflags.go
+	auth                 authOptions  // authflags.go
+	storeCaps            storeOptions // storeflags.go
 }
 
 // parseOptions reads args, with CHAT_* environment variables as defaults.
@@ -77,6 +78,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	e.str(&o.jwtPublicKey, "jwt-public-key", "", "jwt mode: PEM public key; RSA verifies RS256, ECDSA P-256 ES256, Ed25519 EdDSA")
 	e.str(&o.jwtAudience, "jwt-audience", "", "jwt mode: when set, a token's aud must name it")
 	o.auth.define(&e)
+	o.storeCaps.define(&e)
 	if err := e.err; err != nil {
 		return o, err
 	}
@@ -108,6 +110,9 @@ func (o options) validate() error {
 		return fmt.Errorf("-jwt-secret-file or -jwt-public-key go with -auth jwt, and -auth jwt needs one of them")
 	}
 	if err := o.checkPostgres(); err != nil { // postgres.go
+		return err
+	}
+	if err := o.storeCaps.validate(); err != nil { // storeflags.go
 		return err
 	}
 	return o.auth.validate()
