@@ -360,3 +360,44 @@ func TestEnqueueKeyed(t *testing.T) {
 		want(t, "bob's inbox after the refusals", inbox(t, s, "bob"), []string{"a0", "a1", "a2", "c0"})
 	})
 }
+
+// Within one group commit the caps count what the writes before had
+// moved: a sender's message past its cap is refused though none of the
+// batch is committed yet, room an ack of the same batch frees is room,
+// and the store's cap binds the same way.
+func TestCapsWithinOneBatch(t *testing.T) {
+	forEach(t, func(t *testing.T, open func(Config) Store) {
+		s, _ := capped(open, 100)
+		must(t, func(done func(error)) { s.Enqueue(dmFrom("a0", "alice", "bob", 100), done) })
+		release := func() {}
+		if _, sync := s.(*Memory); !sync {
+			release = blockWriter(t, s)
+		}
+		writes := []func(done func(error)){
+			func(done func(error)) { s.Enqueue(dmFrom("a1", "alice", "bob", 100), done) },
+			func(done func(error)) { s.Enqueue(dmFrom("a2", "alice", "bob", 100), done) },
+			func(done func(error)) { s.Enqueue(dmFrom("a3", "alice", "bob", 100), done) }, // alice's fourth
+			func(done func(error)) { s.Ack("bob", []string{"a0"}, done) },
+			func(done func(error)) { s.Enqueue(dmFrom("a4", "alice", "bob", 100), done) }, // her third again
+			func(done func(error)) { s.Enqueue(dmFrom("c0", "carol", "bob", 100), done) },
+			func(done func(error)) { s.Enqueue(dmFrom("c1", "carol", "bob", 100), done) }, // the fifth in all
+			func(done func(error)) { s.Enqueue(dmFrom("c2", "carol", "bob", 100), done) },
+		}
+		errs := make([]chan error, len(writes))
+		for i, w := range writes {
+			errs[i] = make(chan error, 1)
+			w(func(err error) { errs[i] <- err })
+		}
+		release()
+		wantErrs := []error{nil, nil, ErrSenderFull, nil, nil, nil, nil, ErrStorageFull}
+		for i, ch := range errs {
+			if err := <-ch; !errors.Is(err, wantErrs[i]) || (wantErrs[i] == nil && err != nil) {
+				t.Errorf("write %d: %v, want %v", i, err, wantErrs[i])
+			}
+		}
+		want(t, "bob's inbox", inbox(t, s, "bob"), []string{"a1", "a2", "a4", "c0", "c1"})
+		if u := usage(t, s); u.QueuedMessages != 5 {
+			t.Fatalf("usage %+v, want 5 messages", u)
+		}
+	})
+}

@@ -69,6 +69,7 @@ func OpenPostgres(ctx context.Context, url string, cfg Config, logger *slog.Logg
 		return nil, err
 	}
 	where := describeDatabase(pcfg.ConnConfig)
+	pcfg.AfterConnect = makeMoves // postgres_inbox.go
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: %s: %w", where, err)

@@ -16,7 +16,26 @@ import (
 // chat_ack keep, each in one statement that locks the one row of
 // queue_totals first. That serializes the enqueues and acks of all nodes
 // for the length of a group commit, which is what keeps a cap exact when
-// several nodes write at once; a batch holds it for one round trip.
+// several nodes write at once; a batch holds it for one round trip. They
+// note what they move in the temporary table chat_moves, which every
+// connection of the pool makes (movesSQL), and the batch ends with
+// chat_settle, which adds it to the counts (pgApply.settle).
+
+// movesSQL makes a connection's chat_moves: the lines of what its
+// transaction moved in or out of the inboxes, emptied at every commit.
+const movesSQL = `CREATE TEMPORARY TABLE IF NOT EXISTS chat_moves (
+	recipient text COLLATE "C" NOT NULL,
+	sender    text COLLATE "C",
+	messages  bigint NOT NULL,
+	bytes     bigint NOT NULL
+) ON COMMIT DELETE ROWS`
+
+// makeMoves is the pool's AfterConnect: every connection gets its
+// chat_moves before it is used.
+func makeMoves(ctx context.Context, conn *pgx.Conn) error {
+	_, err := conn.Exec(ctx, movesSQL)
+	return err
+}
 
 // Inbox implements Store.
 func (s *Postgres) Inbox(user string) ([]*chatpb.Message, error) {
@@ -25,10 +44,12 @@ func (s *Postgres) Inbox(user string) ([]*chatpb.Message, error) {
 }
 
 // inboxStatsSQL reads the counts and the newest position of the inbox of
-// $1.
+// $1; within a batch, the counts include what the batch moved so far.
 const inboxStatsSQL = `SELECT
-	coalesce((SELECT messages FROM inbox_totals WHERE recipient = $1), 0),
-	coalesce((SELECT bytes FROM inbox_totals WHERE recipient = $1), 0),
+	coalesce((SELECT messages FROM inbox_totals WHERE recipient = $1), 0)
+		+ coalesce((SELECT sum(messages) FROM chat_moves WHERE recipient = $1), 0),
+	coalesce((SELECT bytes FROM inbox_totals WHERE recipient = $1), 0)
+		+ coalesce((SELECT sum(bytes) FROM chat_moves WHERE recipient = $1), 0),
 	coalesce((SELECT max(seq) FROM inbox WHERE recipient = $1), 0)`
 
 // InboxStats implements Store.
@@ -141,14 +162,16 @@ func (s *Postgres) EnqueueKeyed(m *chatpb.Message, key *chatpb.KeyRecord, done f
 		e, err = enqueueVerdict(row)
 		return err
 	}
-	finish := func(err error) { done(e, err) }
 	args := []any{m.To, m.Id, m.From, data, s.cfg.MaxQueuedBytes, s.cfg.SenderMaxBytes}
-	if key == nil {
-		s.check(finish, verdict, stmt(enqueueSQL, args...))
-		return
+	stmts := []pgStmt{stmt(enqueueSQL, args...)}
+	if key != nil {
+		stmts = []pgStmt{s.pruneKeys(m.From),
+			stmt(enqueueKeyedSQL, append(args, []byte(key.Key), key.ExpiresUnixMs, keyData)...)}
 	}
-	s.check(finish, verdict, s.pruneKeys(m.From),
-		stmt(enqueueKeyedSQL, append(args, []byte(key.Key), key.ExpiresUnixMs, keyData)...))
+	s.submit(pgOp{
+		apply: pgApply{stmts: stmts, verdict: verdict, settle: true},
+		done:  func(err error) { done(e, err) },
+	})
 }
 
 // enqueueSQL queues message $4, whose id is $2, from $3 to $1, with the
@@ -195,7 +218,7 @@ func (s *Postgres) Ack(user string, ids []string, done func(error)) {
 		return
 	}
 	ids = append([]string(nil), ids...) // the caller may reuse its slice
-	s.exec(done, stmt("SELECT chat_ack($1, $2)", user, ids))
+	s.submit(pgOp{apply: pgApply{stmts: []pgStmt{stmt("SELECT chat_ack($1, $2)", user, ids)}, settle: true}, done: done})
 }
 
 // usageSQL reads the counts of all inboxes and the size of this store's

@@ -36,6 +36,19 @@ INSERT INTO inbox_totals (recipient, messages, bytes)
 INSERT INTO queue_totals (messages, bytes)
     SELECT count(*), coalesce(sum(octet_length(message)), 0) FROM inbox;
 
+-- The counts do not move with each message: a row updated many times in
+-- one transaction leaves a chain of versions that each update walks, so a
+-- group commit of n messages for one sender would cost n^2. Each message
+-- adds a line to chat_moves instead, a temporary table every connection
+-- of the store makes (postgres_inbox.go), and the group commit ends with
+-- chat_settle, which adds the lines to the counts, each count once. The
+-- caps are checked on the counts plus what this transaction moved so far,
+-- which transaction-local settings keep: all inboxes' in chat.moved_bytes,
+-- each sender's in a small JSON object of the setting its name hashes to
+-- (chat.moved_by_N), so that reading it costs the same however much the
+-- transaction moved. (The functions read and set them in plain
+-- assignments, which PL/pgSQL evaluates without a query.)
+
 -- chat_enqueue adds a private message to its recipient's inbox, unless
 -- its id is there already, and answers what it did, with the message's
 -- position (seq) when it is in the inbox: 'queued', 'duplicate', or the
@@ -49,71 +62,99 @@ CREATE FUNCTION chat_enqueue(p_recipient text, p_id text, p_sender text, p_messa
 LANGUAGE plpgsql AS $$
 DECLARE
     v_size   bigint := octet_length(p_message);
+    v_sender text := CASE WHEN p_sender <> '' AND p_sender <> p_recipient THEN p_sender END;
+    v_moved  bigint := coalesce(nullif(current_setting('chat.moved_bytes', true), '')::bigint, 0);
     v_total  bigint;
-    v_theirs bigint := 0;
-    v_counts boolean := p_sender <> '' AND p_sender <> p_recipient;
+    v_name   text;
+    v_theirs jsonb;
+    v_mine   bigint := 0;
+    v_set    text;
 BEGIN
     SELECT bytes INTO v_total FROM queue_totals FOR UPDATE;
-    SELECT inbox.seq INTO pos FROM inbox WHERE recipient = p_recipient AND id = p_id;
-    IF FOUND THEN
-        verdict := 'duplicate';
-        RETURN NEXT;
-        RETURN;
+    IF v_sender IS NOT NULL THEN
+        v_name := 'chat.moved_by_' || (hashtext(v_sender) & 1023)::text;
+        v_theirs := coalesce(nullif(current_setting(v_name, true), '')::jsonb, '{}'::jsonb);
+        v_mine := coalesce((v_theirs ->> v_sender)::bigint, 0);
     END IF;
-    IF v_counts THEN
-        SELECT coalesce((SELECT bytes FROM sender_totals WHERE sender = p_sender), 0) INTO v_theirs;
-        IF p_max_sender > 0 AND v_theirs + v_size > p_max_sender THEN
-            verdict := 'sender_full';
+    IF v_sender IS NOT NULL AND p_max_sender > 0 AND p_max_sender < v_size + v_mine
+            + coalesce((SELECT bytes FROM sender_totals WHERE sender = v_sender), 0) THEN
+        verdict := 'sender_full';
+    ELSIF p_max_total > 0 AND p_max_total < v_total + v_moved + v_size THEN
+        verdict := 'storage_full';
+    ELSE
+        INSERT INTO inbox (recipient, id, sender, message) VALUES (p_recipient, p_id, p_sender, p_message)
+            ON CONFLICT (recipient, id) DO NOTHING
+            RETURNING inbox.seq INTO pos;
+        IF FOUND THEN
+            INSERT INTO chat_moves (recipient, sender, messages, bytes) VALUES (p_recipient, v_sender, 1, v_size);
+            v_set := set_config('chat.moved_bytes', (v_moved + v_size)::text, true);
+            IF v_sender IS NOT NULL THEN
+                v_set := set_config(v_name, jsonb_set(v_theirs, ARRAY[v_sender], to_jsonb(v_mine + v_size))::text, true);
+            END IF;
+            verdict := 'queued';
             RETURN NEXT;
             RETURN;
         END IF;
     END IF;
-    IF p_max_total > 0 AND v_total + v_size > p_max_total THEN
-        verdict := 'storage_full';
-        RETURN NEXT;
-        RETURN;
+    -- Refused, or there already: a message that is there is no new one,
+    -- and passes no cap.
+    SELECT inbox.seq INTO pos FROM inbox WHERE recipient = p_recipient AND id = p_id;
+    IF FOUND THEN
+        verdict := 'duplicate';
     END IF;
-    INSERT INTO inbox (recipient, id, sender, message) VALUES (p_recipient, p_id, p_sender, p_message)
-        RETURNING inbox.seq INTO pos;
-    UPDATE queue_totals SET messages = messages + 1, bytes = bytes + v_size;
-    INSERT INTO inbox_totals (recipient, messages, bytes) VALUES (p_recipient, 1, v_size)
-        ON CONFLICT (recipient) DO UPDATE
-        SET messages = inbox_totals.messages + 1, bytes = inbox_totals.bytes + v_size;
-    IF v_counts THEN
-        INSERT INTO sender_totals (sender, bytes) VALUES (p_sender, v_size)
-            ON CONFLICT (sender) DO UPDATE SET bytes = sender_totals.bytes + v_size;
-    END IF;
-    verdict := 'queued';
     RETURN NEXT;
 END;
 $$;
 
 -- chat_ack removes the messages with the given ids from the recipient's
--- inbox, and what they held from the counts. A sender whose count falls
--- to nothing loses its row.
+-- inbox, and notes what they held, by sender.
 CREATE FUNCTION chat_ack(p_recipient text, p_ids text[]) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_senders text[];
-    v_sizes   bigint[];
-    v_bytes   bigint;
+    r       record;
+    v_name  text;
+    v_moved jsonb;
+    v_set   text;
 BEGIN
     PERFORM FROM queue_totals FOR UPDATE;
-    WITH gone AS (
-        DELETE FROM inbox WHERE recipient = p_recipient AND id = ANY (p_ids)
-        RETURNING sender, octet_length(message) AS size
-    )
-    SELECT array_agg(sender), array_agg(size), sum(size) INTO v_senders, v_sizes, v_bytes FROM gone;
-    IF v_sizes IS NULL THEN
-        RETURN;
-    END IF;
-    UPDATE queue_totals SET messages = messages - cardinality(v_sizes), bytes = bytes - v_bytes;
-    UPDATE inbox_totals SET messages = messages - cardinality(v_sizes), bytes = bytes - v_bytes
-        WHERE recipient = p_recipient;
-    UPDATE sender_totals t SET bytes = t.bytes - a.bytes
-        FROM (SELECT s AS sender, sum(z) AS bytes FROM unnest(v_senders, v_sizes) AS u (s, z)
-              WHERE s <> '' AND s <> p_recipient GROUP BY s) AS a
-        WHERE t.sender = a.sender;
-    DELETE FROM sender_totals WHERE sender = ANY (v_senders) AND bytes <= 0;
+    FOR r IN
+        WITH gone AS (
+            DELETE FROM inbox WHERE recipient = p_recipient AND id = ANY (p_ids)
+            RETURNING CASE WHEN sender <> '' AND sender <> p_recipient THEN sender END AS sender,
+                octet_length(message) AS size
+        )
+        SELECT sender, count(*) AS n, sum(size) AS bytes FROM gone GROUP BY sender
+    LOOP
+        INSERT INTO chat_moves (recipient, sender, messages, bytes) VALUES (p_recipient, r.sender, -r.n, -r.bytes);
+        v_set := set_config('chat.moved_bytes',
+            (coalesce(nullif(current_setting('chat.moved_bytes', true), '')::bigint, 0) - r.bytes)::text, true);
+        IF r.sender IS NOT NULL THEN
+            v_name := 'chat.moved_by_' || (hashtext(r.sender) & 1023)::text;
+            v_moved := coalesce(nullif(current_setting(v_name, true), '')::jsonb, '{}'::jsonb);
+            v_set := set_config(v_name, jsonb_set(v_moved, ARRAY[r.sender],
+                to_jsonb(coalesce((v_moved ->> r.sender)::bigint, 0) - r.bytes))::text, true);
+        END IF;
+    END LOOP;
+END;
+$$;
+
+-- chat_settle adds what this transaction moved to the counts, each count
+-- once: the last statement of a group commit. The moves go at its commit
+-- (chat_moves empties itself, the settings were local to it). A sender
+-- whose count falls to nothing loses its row.
+CREATE FUNCTION chat_settle() RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE queue_totals q SET messages = q.messages + d.messages, bytes = q.bytes + d.bytes
+        FROM (SELECT sum(messages) AS messages, sum(bytes) AS bytes FROM chat_moves) AS d
+        WHERE d.messages IS NOT NULL;
+    INSERT INTO inbox_totals (recipient, messages, bytes)
+        SELECT recipient, sum(messages), sum(bytes) FROM chat_moves GROUP BY recipient
+        ON CONFLICT (recipient) DO UPDATE
+        SET messages = inbox_totals.messages + EXCLUDED.messages, bytes = inbox_totals.bytes + EXCLUDED.bytes;
+    INSERT INTO sender_totals (sender, bytes)
+        SELECT sender, sum(bytes) FROM chat_moves WHERE sender IS NOT NULL GROUP BY sender
+        ON CONFLICT (sender) DO UPDATE SET bytes = sender_totals.bytes + EXCLUDED.bytes;
+    DELETE FROM sender_totals WHERE bytes <= 0 AND sender IN (SELECT sender FROM chat_moves);
 END;
 $$;
