@@ -84,7 +84,7 @@ func procMemory() (anon, rss int64) {
 	if err != nil {
 		return anon, rss
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())

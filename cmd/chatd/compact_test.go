@@ -58,7 +58,7 @@ func TestCompactShrinksTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { _ = st.Close() })
 	if msgs, err := st.Inbox("bob"); err != nil || len(msgs) != 1 || msgs[0].Id != left {
 		t.Fatalf("bob's inbox after compaction: %v, %v; want %s", msgs, err, left)
 	}
@@ -75,7 +75,7 @@ func TestCompactRefusesARunningServersStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { _ = st.Close() })
 	before, _ := os.ReadFile(path)
 	var out, errs bytes.Buffer
 	if code := runCompact([]string{"-data", dir}, env(nil), &out, &errs); code != exitFailed || !strings.Contains(errs.String(), "stop the server") {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,7 +25,10 @@ func startChatd(t *testing.T, args ...string) string {
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case <-done:
+		case err := <-done:
+			if err != nil {
+				t.Errorf("chatd: %v", err)
+			}
 		case <-time.After(shutdownGrace + 5*time.Second):
 			t.Error("chatd did not stop")
 		}
@@ -40,7 +44,10 @@ func startChatd(t *testing.T, args ...string) string {
 // dialUser connects as user (-auth none) and reads the welcome.
 func dialUser(t *testing.T, addr, user string) *websocket.Conn {
 	t.Helper()
-	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/chat?user="+user, nil)
+	ws, resp, err := websocket.DefaultDialer.Dial("ws://"+addr+"/chat?user="+user, nil)
+	if resp != nil {
+		_ = resp.Body.Close() // the upgrade's answer: nothing to read
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +89,7 @@ func readFrame(t *testing.T, ws *websocket.Conn) capFrame {
 func TestStoreMaxBytesRefusesWithStorageFull(t *testing.T) {
 	t.Parallel()
 	addr := startChatd(t, "-data", t.TempDir(), "-auth", "none", "-msg-rate", "0", "-store-max-bytes", "20000")
-	dialUser(t, addr, "bob").Close() // bob is known, and away
+	_ = dialUser(t, addr, "bob").Close() // bob is known, and away
 	alice := dialUser(t, addr, "alice")
 	text := strings.Repeat("x", 4000) // four fit under the cap, five do not
 	for i := range 5 {
@@ -116,9 +123,8 @@ func scrape(t *testing.T, url string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
-	if err != nil {
+	if err = errors.Join(err, resp.Body.Close()); err != nil {
 		t.Fatal(err)
 	}
 	return string(body)
