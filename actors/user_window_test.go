@@ -231,3 +231,19 @@ func TestUserSenderCapRefusesWithQueueFull(t *testing.T) {
 	h.waitInbox("bob")
 	alice.expectSent(alice.dm("dave", text))
 }
+
+// queue_full goes by the count of what the store holds, which a fresh
+// actor reads at start: the actor holds none of the queue, yet the queue
+// stays bounded.
+func TestUserQueueFullCountsWhatTheStoreHolds(t *testing.T) {
+	h := newHarness(t, func(c *Config, _ *store.Memory) { c.QueueMax = 3 })
+	bob := h.connectQuiet("bob")
+	bob.disconnect()
+	alice := h.connectQuiet("alice")
+	queueFor(t, alice, "bob", 3)
+	h.passivate(bob.user)
+	alice.expectRefused(alice.dm("bob", "one too many"), chatpb.ErrorCode_ERROR_CODE_QUEUE_FULL)
+	if held := h.chat.HeldMessages(); held != 0 {
+		t.Fatalf("%d messages held for an offline user", held)
+	}
+}
