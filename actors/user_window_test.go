@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -246,4 +247,45 @@ func TestUserQueueFullCountsWhatTheStoreHolds(t *testing.T) {
 	if held := h.chat.HeldMessages(); held != 0 {
 		t.Fatalf("%d messages held for an offline user", held)
 	}
+}
+
+// The server stops in the middle of a drain, on the durable store: the
+// next server delivers what was not confirmed, oldest first, once each;
+// what had been written and not confirmed comes again.
+func TestUserServerRestartMidDrain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	clock := newFakeClock()
+	open := func() Config {
+		st, err := store.OpenBolt(path, store.Config{Now: clock.now}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Config{Store: st, Clock: clock.now, MsgRate: NoRateLimit, DeliveryWindow: 8}
+	}
+	c, err := Start(open())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := &harness{t: t, chat: c, clock: clock}
+	bob := first.connectQuiet("bob")
+	bob.disconnect()
+	alice := first.connectQuiet("alice")
+	const n = 40
+	ids := queueFor(t, alice, "bob", n)
+	next := first.connectQuiet("bob")
+	got := receiveN[*chatpb.Deliver](t, next.p, 8, wait)
+	next.confirm(got[3].Seq)
+	receiveN[*chatpb.Deliver](t, next.p, 4, wait) // written, never confirmed
+	next.sync()                                   // bob's actor has handled the confirm: its ack is on its way to the store, which Stop drains
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	h := startHarness(t, open(), nil, clock)
+	again := h.connectQuiet("bob")
+	rest := drain(t, h, again, n-4)
+	if !slices.Equal(deliveredIDsOf(rest), ids[4:]) {
+		t.Fatalf("after the restart delivered %v, want %v", deliveredIDsOf(rest), ids[4:])
+	}
+	eventually(t, wait, "bob's inbox to empty", func() bool { return h.chat.InboxDepth() == 0 })
 }
