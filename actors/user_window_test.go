@@ -276,7 +276,9 @@ func TestUserServerRestartMidDrain(t *testing.T) {
 	got := receiveN[*chatpb.Deliver](t, next.p, 8, wait)
 	next.confirm(got[3].Seq)
 	receiveN[*chatpb.Deliver](t, next.p, 4, wait) // written, never confirmed
-	next.sync()                                   // bob's actor has handled the confirm: its ack is on its way to the store, which Stop drains
+	// bob's actor has handled the confirm: its ack is on its way to the
+	// store, which Stop drains.
+	next.sync()
 	if err := c.Stop(); err != nil {
 		t.Fatal(err)
 	}
