@@ -58,7 +58,8 @@ type Store interface {
 	// fails, changing nothing, with ErrSenderFull or ErrStorageFull when
 	// the message would take its sender's queued bytes or all inboxes'
 	// past Config.SenderMaxBytes or Config.MaxQueuedBytes (checked in that
-	// order, atomically with the write, whatever else writes at once).
+	// order, atomically with the write, whatever else writes at once); a
+	// message there already is no new one, and passes.
 	Enqueue(m *chatpb.Message, done func(error))
 	// EnqueueKeyed is Enqueue, and in the same transaction PutKey(m.From,
 	// key) if and only if m is then in the inbox (stored now, or before):
