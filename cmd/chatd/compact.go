@@ -36,7 +36,7 @@ func runCompact(args []string, getenv func(string) string, stdout, stderr io.Wri
 	fs := flag.NewFlagSet("chatd compact", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, compactUsage)
+		say(stderr, "%s", compactUsage)
 		fs.PrintDefaults()
 	}
 	e := envFlags{fs: fs, getenv: getenv}
@@ -45,7 +45,7 @@ func runCompact(args []string, getenv func(string) string, stdout, stderr io.Wri
 	e.str(&dataDir, "data", "data", "directory of the bolt store (chat.db)")
 	e.bool(&keep, "keep-backup", false, "keep the original file as chat.db.bak")
 	if e.err != nil {
-		fmt.Fprintln(stderr, "chatd compact:", e.err)
+		say(stderr, "chatd compact: %v\n", e.err)
 		return exitUsage
 	}
 	if err := fs.Parse(args); err != nil {
@@ -55,7 +55,7 @@ func runCompact(args []string, getenv func(string) string, stdout, stderr io.Wri
 		return exitUsage
 	}
 	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "chatd compact: unexpected arguments %q\n", fs.Args())
+		say(stderr, "chatd compact: unexpected arguments %q\n", fs.Args())
 		return exitUsage
 	}
 	path := filepath.Join(dataDir, "chat.db")
@@ -64,10 +64,10 @@ func runCompact(args []string, getenv func(string) string, stdout, stderr io.Wri
 		if errors.Is(err, store.ErrLocked) {
 			err = fmt.Errorf("%w; stop the server first", err)
 		}
-		fmt.Fprintln(stderr, "chatd compact:", err)
+		say(stderr, "chatd compact: %v\n", err)
 		return exitFailed
 	}
-	fmt.Fprintf(stdout, "compacted %s: %s -> %s%s\n", path, mib(res.Before), mib(res.After), kept(res.Backup))
+	say(stdout, "compacted %s: %s -> %s%s\n", path, mib(res.Before), mib(res.After), kept(res.Backup))
 	return exitOK
 }
 
@@ -80,4 +80,10 @@ func kept(backup string) string {
 		return ""
 	}
 	return " (the original is " + backup + ")"
+}
+
+// say writes one line for the operator; a terminal that cannot take it
+// leaves nothing else to do.
+func say(w io.Writer, format string, args ...any) {
+	_, _ = fmt.Fprintf(w, format, args...)
 }
