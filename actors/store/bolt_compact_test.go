@@ -178,3 +178,51 @@ func TestCompactBoltBackup(t *testing.T) {
 		t.Fatalf("backup %q: %d bytes, %v; want the original's %d", res.Backup, len(kept), err, len(original))
 	}
 }
+
+// What compaction gives back after a flood: 100,000 private messages of
+// 4 KB for 1,000 users, all delivered but one each. Reported: the file
+// before and after, in MB, and how long compaction took.
+//
+//	go test -run '^$' -bench CompactBoltAfterFlood -benchtime 1x -count 3 ./actors/store/
+func BenchmarkCompactBoltAfterFlood(b *testing.B) {
+	const messages, users = 100_000, 1000
+	for range b.N {
+		b.StopTimer()
+		path := filepath.Join(b.TempDir(), "chat.db")
+		floodAndDeliver(b, path, messages, users)
+		b.StartTimer()
+		start := time.Now()
+		res, err := CompactBolt(path, Config{}, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(res.Before)/(1<<20), "before-MB")
+		b.ReportMetric(float64(res.After)/(1<<20), "after-MB")
+		b.ReportMetric(time.Since(start).Seconds(), "compact-s")
+	}
+}
+
+// floodAndDeliver queues messages of 4 KB round robin for users, then
+// acks all of them but each user's last.
+func floodAndDeliver(b *testing.B, path string, messages, users int) {
+	b.Helper()
+	s, err := OpenBolt(path, Config{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	byUser := make([][]string, users)
+	text := strings.Repeat("x", 4000)
+	for i := range messages {
+		u := i % users
+		m := &chatpb.Message{Id: fmt.Sprint("m", i), Kind: chatpb.Kind_KIND_DM,
+			From: fmt.Sprint("s", i%10), To: fmt.Sprint("u", u), Text: text}
+		byUser[u] = append(byUser[u], m.Id)
+		s.Enqueue(m, nil)
+	}
+	for u, ids := range byUser {
+		s.Ack(fmt.Sprint("u", u), ids[:len(ids)-1], nil)
+	}
+	if err := s.Close(); err != nil { // drains every write first
+		b.Fatal(err)
+	}
+}
