@@ -28,6 +28,7 @@ type deps struct {
 	cells    cells             // cluster mode: the user grains' cells (cluster_user.go)
 
 	inboxDepth atomic.Int64 // messages in all inboxes, for metrics
+	held       atomic.Int64 // messages user actors hold in memory, for metrics
 }
 
 // Chat is one chat server's actor system: the registry of user actors and
@@ -144,6 +145,12 @@ func (c *Chat) Revoke(user string, scope chatpb.RevokeScope, tokenID string) {
 // not counted: that queue is in the store only, and counting it would cost
 // memory per offline user.
 func (c *Chat) InboxDepth() int64 { return c.deps.inboxDepth.Load() }
+
+// HeldMessages returns how many private messages the user actors hold in
+// memory: those of their delivery windows and read-aheads, for users with
+// a live session. The rest of every inbox is in the store only, so this
+// is bounded by the sessions, not by what waits.
+func (c *Chat) HeldMessages() int64 { return c.deps.held.Load() }
 
 // Stop stops the registry (and with it every user actor) and the room,
 // waiting for each to finish what is in its mailbox, then closes the store.

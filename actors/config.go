@@ -24,7 +24,8 @@ type Config struct {
 	Clock func() time.Time
 
 	// QueueMax is the most unconfirmed private messages one user's inbox
-	// holds before senders get queue_full. Default 10,000.
+	// holds before senders get queue_full. Default 10,000. The store's
+	// caps on bytes (store.Config) bound all inboxes and each sender.
 	QueueMax int
 	// MsgRate is the sustained say+dm rate per user, in messages a second;
 	// who costs one message and history one per 50 it asks for
@@ -42,6 +43,8 @@ type Config struct {
 	// DeliveryWindow caps the private messages written to a session and
 	// not yet confirmed; the rest of a long inbox follows as confirmations
 	// come back, so draining it never overflows the connection's outbox.
+	// The user actor holds that window and a read-ahead of a quarter of it
+	// in memory, and reads the rest from the store a page at a time.
 	// Default 512.
 	DeliveryWindow int
 	// PresenceLimit is the largest online count at which presence notices

@@ -9,7 +9,8 @@
 // The files are named after the actor tree: registry*.go is the registry
 // and its supervision of user actors, user*.go the user actor (user.go its
 // lifecycle and sessions, user_send.go what the user sends, user_inbox.go
-// what the user receives, user_keys.go idempotency keys, user_ratelimit.go
+// what the user receives, user_window.go the part of the inbox a live
+// session is being sent, user_keys.go idempotency keys, user_ratelimit.go
 // the rate limit, user_passivate.go how an idle one stops, user_revoke.go
 // how a revoked token ends its session), room*.go the
 // public room and its roster. chat.go starts the system; config.go, ids.go
@@ -21,13 +22,14 @@
 //     of a connection and of a user's first private message to each peer
 //     only: user actors cache peer PIDs.
 //   - user (one per name with a running actor, "registry/NAME"): the user's
-//     session, inbox of unconfirmed private messages, rate limit and
-//     idempotency keys. The only place that decides whether a private
+//     session, inbox of unconfirmed private messages (its count; the
+//     messages are in the store, and in memory only the delivery window of
+//     a live session and its read-ahead), rate limit and idempotency keys. The only place that decides whether a private
 //     message is delivered now or queued, and whether a name is known (it
 //     reads that from the store when it starts: a route to a name the store
 //     does not know is refused with unknown_user). Its session and delivery
-//     marks live in a userCell that survives restarts; the inbox is
-//     reloaded from the store.
+//     marks live in a userCell that survives restarts; the inbox's count
+//     and window are read again from the store.
 //
 // # Passivation
 //
@@ -35,8 +37,9 @@
 // Config.UserIdle without messages, in a handshake with the registry that
 // loses no message (user_passivate.go); the next message for the name
 // starts a fresh actor from the store. Offline users thus cost no memory:
-// no actor, no entry in the registry, no watch in their peers' actors.
-// What survives is what the store keeps: the inbox, the idempotency keys,
+// no actor, no entry in the registry, no watch in their peers' actors;
+// before that, an offline user's actor holds the count of its queue, not
+// the queue. What survives is what the store keeps: the inbox, the idempotency keys,
 // the name. The userCell dies with the actor, and with it the delivery
 // marks; a fresh actor marks its inbox as after a restart: a message
 // stored while its recipient was online counts as written to an earlier
@@ -119,13 +122,17 @@
 // future. Store writes are asynchronous; their completion comes back as a
 // message to the actor's own mailbox (stored, enqueued), and the store
 // completes writes in submission order, which is what keeps delivery order.
-// Timers, likewise, only post a message (a user actor's idle clock). Store
-// reads happen only when an actor starts. Mailboxes run on a pool of
+// Timers, likewise, only post a message (a user actor's idle clock).
+// Synchronous store reads happen only when an actor starts (a few point
+// reads); an inbox is read later, while its session drains it, a page at a
+// time with the store's asynchronous read, which the store orders among
+// the actor's writes and which comes back as a message too (paged). Mailboxes run on a pool of
 // reused goroutines (dispatcher.go), never more than one run per actor at
 // a time, as with Proto.Actor's default dispatcher.
 //
 // Shared by all actors and safe for concurrent use: the store, the logger,
-// the clock, the id source (an atomic counter) and the inbox-depth counter.
+// the clock, the id source (an atomic counter) and the inbox-depth and
+// held-message counters.
 //
 // Messages between actors are the protobuf types of proto/chatpb, so that
 // they could cross nodes; only the store-completion messages, which never

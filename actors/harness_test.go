@@ -256,23 +256,34 @@ func (h *harness) supervisionEvents() *probe {
 // order they started watching, so it also tells that every earlier watcher
 // has been sent its Terminated.
 type watcher struct {
-	target *actor.PID
-	out    *probe
+	target  *actor.PID
+	out     *probe
+	started chan struct{} // closed once the Watch is sent
 }
 
 func (w *watcher) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		ctx.Watch(w.target)
+		close(w.started)
 	case *actor.Terminated:
 		w.out.push(received{msg: m, sender: m.Who})
 	}
 }
 
-// watch starts watching pid; the returned probe gets its Terminated.
+// watch starts watching pid; the returned probe gets its Terminated. It
+// returns once the watcher has sent its Watch, which the target handles
+// before any message sent to it afterwards (system messages come first):
+// a watch still on its way when the target stops, and a fresh actor takes
+// its PID, would watch the fresh one.
 func (h *harness) watch(pid *actor.PID) *probe {
+	h.t.Helper()
 	out := newQueueProbe("watch-" + pid.Id)
-	h.root().Spawn(actor.PropsFromProducer(func() actor.Actor { return &watcher{target: pid, out: out} }))
+	started := make(chan struct{})
+	h.root().Spawn(actor.PropsFromProducer(func() actor.Actor {
+		return &watcher{target: pid, out: out, started: started}
+	}))
+	await(h.t, started, wait, "the watch of "+pid.Id)
 	return out
 }
 
@@ -303,7 +314,7 @@ type gatedStore struct {
 	mu       sync.Mutex
 	holding  bool
 	pending  []func()
-	enqueued []*chatpb.Message // every Enqueue, in call order
+	enqueued []*chatpb.Message // every Enqueue and EnqueueKeyed, in call order
 }
 
 func newGatedStore(mem *store.Memory) *gatedStore {
@@ -356,6 +367,25 @@ func (s *gatedStore) Enqueue(m *chatpb.Message, done func(error)) {
 	s.Memory.Enqueue(m, s.later(done))
 }
 
+// EnqueueKeyed implements store.Store.
+func (s *gatedStore) EnqueueKeyed(m *chatpb.Message, key *chatpb.KeyRecord, done func(store.Enqueued, error)) {
+	s.mu.Lock()
+	s.enqueued = append(s.enqueued, m)
+	s.mu.Unlock()
+	s.Memory.EnqueueKeyed(m, key, func(e store.Enqueued, err error) {
+		s.complete(func() { done(e, err) })
+	})
+}
+
+// InboxPage implements store.Store. The page is read at once, as every
+// write is applied at once, so it sees exactly the writes made before it;
+// its completion waits in order with theirs, as the contract has it.
+func (s *gatedStore) InboxPage(user string, after uint64, limit, maxBytes int, done func(store.Page, error)) {
+	s.Memory.InboxPage(user, after, limit, maxBytes, func(p store.Page, err error) {
+		s.complete(func() { done(p, err) })
+	})
+}
+
 // Ack implements store.Store.
 func (s *gatedStore) Ack(user string, ids []string, done func(error)) {
 	s.Memory.Ack(user, ids, s.later(done))
@@ -376,7 +406,7 @@ func (s *gatedStore) AddUser(name string, done func(error)) {
 	s.Memory.AddUser(name, s.later(done))
 }
 
-// enqueuedTexts returns the text of every Enqueue so far.
+// enqueuedTexts returns the text of every message enqueued so far.
 func (s *gatedStore) enqueuedTexts() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

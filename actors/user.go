@@ -18,9 +18,15 @@ type userCell struct {
 	live    bool       // session has its Welcome: deliveries may go to it
 	joining *actor.PID // who asked to Connect, answered once the room Joined
 	seq     uint64     // last delivery seq handed out, across sessions
-	started bool       // an incarnation has loaded the inbox once
+	started bool       // an incarnation has started once
 	known   bool       // the store knows the name: read at start, set by a Connect
 	counted int        // this user's share of deps.inboxDepth
+	heldNow int        // this user's share of deps.held
+	reads   uint64     // the last inbox page read asked for (user_window.go)
+	// bootLast is the position of the newest message in the inbox when
+	// the cell's first actor started: what is at or before it was stored
+	// before this cell existed (user_window.go, hold).
+	bootLast uint64
 	// marks remembers, per message id, the last session and seq a private
 	// message was written with; it is what makes a later write a
 	// redelivery and what a Confirm is matched against.
@@ -43,11 +49,9 @@ type user struct {
 	cell *userCell
 
 	// owned by the actor (this incarnation)
-	inbox       []*chatpb.Message     // unconfirmed private messages, oldest first
-	sent        int                   // inbox[:sent] is written to the session, unconfirmed
-	sentBytes   int                   // their estimated frame bytes
+	queued      int                   // messages in the inbox, as the store counts them
 	writing     int                   // inbox writes not yet completed by the store
-	reloaded    bool                  // this incarnation replaced a failed one
+	startLast   uint64                // the inbox's newest position when this incarnation read its size
 	peers       map[string]*actor.PID // recipients' user actors, by name (watched)
 	viaRegistry map[string]int        // routes on their way through the registry, by recipient
 	pending     []*chatpb.Route       // routes sent and not answered yet, oldest first
@@ -56,6 +60,17 @@ type user struct {
 	adding      bool                  // the name is being stored as known
 	keys        *keyCache
 	limit       *limiter
+
+	// the held part of the inbox and the delivery window (user_window.go)
+	held            []*chatpb.Message   // the inbox's oldest messages, while a session is live
+	heldBytes       int                 // their estimated frame bytes
+	sent            int                 // held[:sent] is written to the session, unconfirmed
+	sentBytes       int                 // their estimated frame bytes
+	cursor          uint64              // the store position the next page starts after
+	more            bool                // the store may hold messages after the held ones
+	loaded          bool                // held has been read for this session
+	reading         uint64              // the page read waited for, 0 when none
+	ackedDuringRead map[string]struct{} // ids confirmed since that read was asked for
 
 	// the idle clock (user_passivate.go)
 	idleTimer  *time.Timer // runs only while the user has no session
@@ -78,7 +93,7 @@ func (u *user) Receive(ctx actor.Context) {
 	case *actor.Started:
 		u.start(ctx)
 	case *actor.Restarting:
-		u.deps.logger.Info("user actor restarting", "user", u.name, "queued", len(u.inbox))
+		u.deps.logger.Info("user actor restarting", "user", u.name, "queued", u.queued)
 		u.disarmIdle() // the next incarnation runs its own
 	case *actor.Stopping:
 		u.stopping(ctx)
@@ -108,6 +123,8 @@ func (u *user) Receive(ctx actor.Context) {
 		u.accept(ctx, m)
 	case *enqueued:
 		u.enqueued(ctx, m)
+	case *paged:
+		u.paged(ctx, m)
 	case *chatpb.Routed:
 		u.routed(ctx, m)
 	case *chatpb.Resolved:
@@ -124,38 +141,27 @@ func (u *user) Receive(ctx actor.Context) {
 }
 
 // start (re)loads what the store keeps. After a restart the cell still has
-// the session, so messages that were never written to it go out now.
-// Without a session, the idle clock starts.
+// the session, so its window is read again, and messages that were never
+// written to it go out then. Without a session, the idle clock starts.
 func (u *user) start(ctx actor.Context) {
 	u.limit = newLimiter(u.deps.cfg)
 	u.load()
-	u.reloaded = u.cell.started
-	if !u.cell.started {
-		u.cell.started = true
-		// First start of an actor for this name (in this process, or since
-		// the last one passivated): a message stored while its recipient
-		// was online was, in all likelihood, written to that connection
-		// before the server stopped or the actor passivated, so its next
-		// delivery is a redelivery.
-		for _, m := range u.inbox {
-			if !m.Offline {
-				put(&u.cell.marks, m.Id, mark{})
-			}
-		}
-	}
-	u.resetWindow()
-	u.pump(ctx)
+	u.cell.started = true
+	u.countInbox()
+	u.countHeld() // an incarnation that failed may have held some
+	u.refill(ctx)
 	if u.cell.session == nil {
 		u.armIdle(ctx)
 	}
 }
 
 // load reads what the store keeps of this user: whether the name is known
-// and, if it is, the idempotency keys and the inbox. A name the store does
-// not know has nothing else there, so a route to an invented name costs one
-// read. Failing to read panics: the supervisor retries, and gives up after
-// the restart limit, which is better than running with a silently empty
-// inbox.
+// and, if it is, the idempotency keys and the size of the inbox (not the
+// inbox: that is read a page at a time while a session is live). A name
+// the store does not know has nothing else there, so a route to an
+// invented name costs one read. Failing to read panics: the supervisor
+// retries, and gives up after the restart limit, which is better than
+// running with a silently empty inbox.
 func (u *user) load() {
 	if !u.cell.known {
 		known, err := u.deps.store.Known(u.name)
@@ -169,19 +175,14 @@ func (u *user) load() {
 		return
 	}
 	u.keys = newKeyCache(u.deps, u.name)
-	inbox, err := u.deps.store.Inbox(u.name)
+	st, err := u.deps.store.InboxStats(u.name)
 	if err != nil {
-		panic("loading inbox of " + u.name + ": " + err.Error())
+		panic("reading the inbox size of " + u.name + ": " + err.Error())
 	}
-	u.inbox = inbox
-	u.countInbox()
-}
-
-// countInbox brings the server-wide inbox depth up to date with this
-// inbox's length.
-func (u *user) countInbox() {
-	u.deps.inboxDepth.Add(int64(len(u.inbox) - u.cell.counted))
-	u.cell.counted = len(u.inbox)
+	u.queued, u.startLast = st.Messages, st.Last
+	if !u.cell.started {
+		u.cell.bootLast = st.Last
+	}
 }
 
 // stopping runs when the actor passivates, when the supervisor gives up on
@@ -190,7 +191,8 @@ func (u *user) countInbox() {
 func (u *user) stopping(ctx actor.Context) {
 	u.disarmIdle()
 	u.unwatchPeers(ctx)
-	u.inbox = nil // the next actor for this name counts its own
+	u.dropHeld()
+	u.queued = 0 // the next actor for this name counts its own
 	u.countInbox()
 	if u.cell.session == nil {
 		return
@@ -222,12 +224,16 @@ func (u *user) connect(ctx actor.Context, m *chatpb.Connect) {
 }
 
 // joined makes the session live: first everything in the inbox, oldest
-// first, then whatever arrives later.
+// first, a window at a time, then whatever arrives later. The inbox's
+// first page is asked for before the requester is answered, so that with
+// a store that reads at once (Memory) it is in the mailbox ahead of
+// anything the attached session sends.
 func (u *user) joined(ctx actor.Context, m *chatpb.Joined) {
 	if !samePID(m.Session, u.cell.session) {
 		return // replaced while joining
 	}
 	u.cell.live = true
+	u.refill(ctx)
 	if u.cell.joining != nil {
 		ctx.Send(u.cell.joining, &chatpb.Connected{User: ctx.Self()})
 		u.cell.joining = nil
@@ -241,6 +247,7 @@ func (u *user) disconnect(ctx actor.Context, m *chatpb.Disconnect) {
 		return // an old session, already replaced
 	}
 	u.cell.session, u.cell.live, u.cell.joining = nil, false, nil
+	u.dropHeld()
 	ctx.Send(u.deps.room, &chatpb.Leave{User: u.name, Session: m.Session})
 	u.armIdle(ctx)
 }

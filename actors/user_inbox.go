@@ -1,15 +1,20 @@
 package actors
 
 import (
+	"errors"
+
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actorchat/chat/actors/store"
 	"github.com/actorchat/chat/proto/chatpb"
 )
 
-// The recipient's side of private messages: accept, store, deliver, confirm.
-// A message is in the inbox from the moment the store has it until the
-// client confirms it (a pong after the write). Everything in the inbox that
-// is not confirmed is written again to the next session.
+// The recipient's side of private messages: accept, store, confirm. A
+// message is in the inbox from the moment the store has it until the
+// client confirms it (a pong after the write). The inbox lives in the
+// store; the actor holds only its count, and, while a session is live, its
+// oldest messages, those being written (user_window.go). Everything in the
+// inbox that is not confirmed is written again to the next session.
 
 // enqueued is posted by the store's callback once an accepted private
 // message is durable. It carries everything needed to finish the job, so
@@ -17,13 +22,13 @@ import (
 type enqueued struct {
 	msg   *chatpb.Message
 	route *chatpb.Route
-	cell  *userCell // of the actor that wrote it
+	at    store.Enqueued // where the store has it
 	err   error
 }
 
 // accept takes a private message addressed to this user into the inbox:
 // it writes it to the store, and delivery and the sender's receipt wait for
-// the write (enqueued). A retry of a message the inbox holds already (its
+// the write (enqueued). A retry of a message the actor holds already (its
 // first recipient actor stored it, then stopped before answering) is only
 // answered; a name the store does not know refuses it.
 func (u *user) accept(ctx actor.Context, r *chatpb.Route) {
@@ -37,7 +42,7 @@ func (u *user) accept(ctx actor.Context, r *chatpb.Route) {
 			return
 		}
 	}
-	if len(u.inbox)+u.writing >= u.deps.cfg.QueueMax {
+	if u.queued+u.writing >= u.deps.cfg.QueueMax {
 		ctx.Send(r.ReplyTo, routedRefusal(r, chatpb.ErrorCode_ERROR_CODE_QUEUE_FULL, r.To+"'s offline queue is full"))
 		return
 	}
@@ -50,10 +55,11 @@ func (u *user) accept(ctx actor.Context, r *chatpb.Route) {
 		msg.Id, msg.TsUnixMs = u.deps.ids.next(), u.deps.cfg.Clock().UTC().UnixMilli()
 	}
 	u.writing++
-	self, root, cell := ctx.Self(), ctx.ActorSystem().Root, u.cell
-	write := func(done func(error)) { u.deps.store.Enqueue(msg, done) }
-	u.deps.writeKeyed(write, r.From, keyRecord(u.deps.cfg, r.Key, msg), func(err error) {
-		root.Send(self, &enqueued{msg: msg, route: r, cell: cell, err: err})
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	// The key rides in the message's own write, and is stored only if the
+	// message is: the receipt waits for both (see writeKeyed).
+	u.deps.store.EnqueueKeyed(msg, keyRecord(u.deps.cfg, r.Key, msg), func(at store.Enqueued, err error) {
+		root.Send(self, &enqueued{msg: msg, route: r, at: at, err: err})
 	})
 }
 
@@ -61,30 +67,65 @@ func (u *user) enqueued(ctx actor.Context, e *enqueued) {
 	u.writing = max(0, u.writing-1)
 	r := e.route
 	if e.err != nil {
-		u.deps.logger.Error("storing a private message", "to", u.name, "err", e.err)
-		ctx.Send(r.ReplyTo, routedRefusal(r, chatpb.ErrorCode_ERROR_CODE_INTERNAL, "the message could not be stored"))
+		code, why := u.storeRefusal(e.err)
+		ctx.Send(r.ReplyTo, routedRefusal(r, code, why))
 		return
 	}
-	// The inbox can hold it already only if start() may have loaded it:
-	// after a restart, for a retry, or when the write was made by an
-	// earlier actor for this name (a completion posted to a stopped
-	// actor's PID reaches the next one).
-	if !(u.reloaded || r.Retry || e.cell != u.cell) || u.find(e.msg.Id) == nil {
-		u.inbox = append(u.inbox, e.msg)
+	// A retry may find its message stored already (not new), and a write
+	// an earlier actor for this name made (whose completion, posted to the
+	// stopped actor's PID, reaches this one) may be in the size this one
+	// read at start (at or before startLast): neither counts again.
+	if e.at.New && e.at.Pos > u.startLast {
+		u.queued++
 		u.countInbox()
-		u.pump(ctx)
+	}
+	if e.at.New {
+		u.take(ctx, e.msg, e.at.Pos)
 	}
 	ctx.Send(r.ReplyTo, routedAccepted(ctx, r, e.msg))
 }
 
-// find returns the inbox message with the given id, or nil.
+// storeRefusal is the answer to a sender whose message the store did not
+// take: the caps' refusals (which are the sender's to act on, and logged
+// only at debug level, since a flood of them is what they are for), or an
+// internal error.
+func (u *user) storeRefusal(err error) (chatpb.ErrorCode, string) {
+	switch {
+	case errors.Is(err, store.ErrSenderFull):
+		u.deps.logger.Debug("refusing a private message: its sender's queued bytes are at their cap", "to", u.name)
+		return chatpb.ErrorCode_ERROR_CODE_QUEUE_FULL,
+			"too many of your private messages wait for their recipients; send more once some are delivered"
+	case errors.Is(err, store.ErrStorageFull):
+		u.deps.logger.Debug("refusing a private message: the store's queued bytes are at their cap", "to", u.name)
+		return chatpb.ErrorCode_ERROR_CODE_STORAGE_FULL,
+			"the server has no room for more waiting private messages now; try again later"
+	}
+	u.deps.logger.Error("storing a private message", "to", u.name, "err", err)
+	return chatpb.ErrorCode_ERROR_CODE_INTERNAL, "the message could not be stored"
+}
+
+// find returns the held message with the given id, or nil.
 func (u *user) find(id string) *chatpb.Message {
-	for i := len(u.inbox) - 1; i >= 0; i-- {
-		if u.inbox[i].Id == id {
-			return u.inbox[i]
+	for i := len(u.held) - 1; i >= 0; i-- {
+		if u.held[i].Id == id {
+			return u.held[i]
 		}
 	}
 	return nil
+}
+
+// countInbox brings the server-wide inbox depth up to date with this
+// inbox's count.
+func (u *user) countInbox() {
+	u.deps.inboxDepth.Add(int64(u.queued - u.cell.counted))
+	u.cell.counted = u.queued
+}
+
+// countHeld brings the server-wide count of held messages up to date
+// with this actor's.
+func (u *user) countHeld() {
+	u.deps.held.Add(int64(len(u.held) - u.cell.heldNow))
+	u.cell.heldNow = len(u.held)
 }
 
 func routedAccepted(ctx actor.Context, r *chatpb.Route, m *chatpb.Message) *chatpb.Routed {
@@ -94,88 +135,59 @@ func routedAccepted(ctx actor.Context, r *chatpb.Route, m *chatpb.Message) *chat
 	}
 }
 
-// The delivery window. Messages are written to the live session in inbox
-// order, so the ones written and not yet confirmed are a prefix,
-// inbox[:sent]. pump writes more while that prefix is under the window;
-// each Confirm shortens it and pumps again. A long inbox thus drains at the
-// pace the client confirms, without ever flooding the connection's outbox.
-
-// pump writes inbox messages to the live session while the window allows.
-func (u *user) pump(ctx actor.Context) {
-	if !u.cell.live {
-		return
-	}
-	cfg := u.deps.cfg
-	for u.sent < len(u.inbox) && u.sent < cfg.DeliveryWindow && u.sentBytes < windowBytes {
-		m := u.inbox[u.sent]
-		u.deliver(ctx, m)
-		u.sent++
-		u.sentBytes += frameCost(m)
-	}
-}
-
-// windowBytes caps the estimated frame bytes in the window: a quarter of
-// the default outbox, leaving room for the public traffic that shares it.
-const windowBytes = 256 << 10
-
-// frameCost estimates a message's frame size: its text and names plus the
-// JSON around them.
-func frameCost(m *chatpb.Message) int {
-	return len(m.Text) + len(m.From) + len(m.To) + 160
-}
-
-// resetWindow recomputes the window for the current session: the prefix of
-// the inbox already written to it (after a restart, from the marks).
-func (u *user) resetWindow() {
-	u.sent, u.sentBytes = 0, 0
-	for _, m := range u.inbox {
-		mk, ok := u.cell.marks[m.Id]
-		if !ok || u.cell.session == nil || !samePID(mk.session, u.cell.session) {
-			return
-		}
-		u.sent++
-		u.sentBytes += frameCost(m)
-	}
-}
-
-// deliver writes one inbox message to the session under a fresh seq, which
-// a later Confirm from the same session refers to.
-func (u *user) deliver(ctx actor.Context, m *chatpb.Message) {
-	u.cell.seq++
-	_, before := u.cell.marks[m.Id]
-	put(&u.cell.marks, m.Id, mark{session: u.cell.session, seq: u.cell.seq})
-	ctx.Send(u.cell.session, &chatpb.Deliver{Message: m, Redelivered: before, Seq: u.cell.seq})
-}
-
-// confirm drops from the inbox every message that c.Session wrote with a
-// seq up to c.UpTo: its client has received them. Then the window has room
-// for more.
+// confirm acks every message that c.Session wrote with a seq up to
+// c.UpTo: its client has received them. The marks say which (held or
+// not: after a restart, a confirm may come before the window is read
+// again, and after a disconnect, once the window is dropped). They are
+// acked in the store before anything more is read from it, so that a
+// later page cannot bring them back; a page on its way skips them. Then
+// the window has room for more.
 func (u *user) confirm(ctx actor.Context, c *chatpb.Confirm) {
 	var done []string
-	kept := u.inbox[:0]
-	for _, m := range u.inbox {
-		mk, ok := u.cell.marks[m.Id]
-		if ok && mk.seq <= c.UpTo && samePID(mk.session, c.Session) {
-			done = append(done, m.Id)
-			delete(u.cell.marks, m.Id)
-			continue
+	for id, mk := range u.cell.marks {
+		if mk.seq <= c.UpTo && samePID(mk.session, c.Session) {
+			done = append(done, id)
+			delete(u.cell.marks, id)
 		}
-		kept = append(kept, m)
 	}
-	clear(u.inbox[len(kept):])
-	u.inbox = kept
 	if len(done) == 0 {
 		return
 	}
-	u.countInbox()
-	u.resetWindow()
-	u.pump(ctx)
 	name := u.name
 	u.deps.store.Ack(name, done, func(err error) {
 		if err != nil { // the messages will be delivered again: at least once
 			u.deps.logger.Error("removing confirmed messages", "user", name, "err", err)
 		}
 	})
+	u.release(done)
+	u.queued = max(0, u.queued-len(done))
+	u.countInbox()
+	u.resetWindow()
+	u.pump(ctx)
+	u.refill(ctx)
+}
+
+// release lets go of the held messages with the given ids, which are
+// confirmed, and notes them for the page on its way, if one is.
+func (u *user) release(ids []string) {
+	gone := make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		gone[id] = struct{}{}
+		if u.reading != 0 {
+			put(&u.ackedDuringRead, id, struct{}{})
+		}
+	}
+	kept := u.held[:0]
+	for _, m := range u.held {
+		if _, ok := gone[m.Id]; ok {
+			u.heldBytes -= frameCost(m)
+			continue
+		}
+		kept = append(kept, m)
+	}
+	clear(u.held[len(kept):])
+	u.held = kept
+	u.countHeld()
 }
 
 func routedRefusal(r *chatpb.Route, code chatpb.ErrorCode, msg string) *chatpb.Routed {

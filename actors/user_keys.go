@@ -78,7 +78,7 @@ func (k *keyCache) wait(key string, session *actor.PID, ref *string) {
 
 // finish records an accepted key and answers the requests that waited. The
 // store has the key already: the actor that accepted the message wrote it
-// (writeKeyed).
+// (writeKeyed for a public message, Store.EnqueueKeyed for a private one).
 func (k *keyCache) finish(ctx actor.Context, key string, sent *chatpb.Sent) {
 	if key == "" {
 		return
@@ -107,7 +107,11 @@ func keyRecord(cfg Config, key string, m *chatpb.Message) *chatpb.KeyRecord {
 // follows both. The receipt waits for done, so a key is never lost while
 // its receipt may have reached the client (a retry after a crash would
 // otherwise be accepted twice). The store completes writes in order and
-// batches them, so the key normally rides in the same commit.
+// batches them, so the key normally rides in the same commit. Private
+// messages use Store.EnqueueKeyed instead, which writes the key in the
+// message's own write and only if the store takes the message: a message
+// the store refuses (a cap) must leave no key that would answer a retry
+// with its receipt. A public message is never refused by the store.
 func (d *deps) writeKeyed(write func(done func(error)), sender string, rec *chatpb.KeyRecord, done func(error)) {
 	if rec == nil {
 		write(done)

@@ -112,7 +112,7 @@ func (u *user) askToStop(ctx actor.Context) {
 func (u *user) holding(ctx actor.Context) {
 	u.asked = false
 	if u.idle() {
-		u.deps.logger.Debug("user actor passivating", "user", u.name, "queued", len(u.inbox))
+		u.deps.logger.Debug("user actor passivating", "user", u.name, "queued", u.queued)
 		ctx.Stop(ctx.Self())
 		return
 	}

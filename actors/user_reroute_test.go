@@ -135,8 +135,9 @@ func TestRerouteOfAStoredMessageDoesNotDuplicateIt(t *testing.T) {
 
 // The store's completion of a write made by a stopped actor is posted to
 // the actor's PID, which by then may name the fresh actor for the same
-// user. That actor has loaded the message from the store already, so it
-// must not take it in a second time.
+// user. That actor counted the message when it read its inbox's size at
+// start, and meets it again in its sender's retry: it must take it in
+// once, count it once, and answer it once.
 func TestRerouteStaleCompletionReachesTheFreshActor(t *testing.T) {
 	h, gs, events, alice, bob := rerouteHarness(t)
 	alice.expectSent(alice.dm("bob", "warm up"))
@@ -149,19 +150,25 @@ func TestRerouteStaleCompletionReachesTheFreshActor(t *testing.T) {
 	bob.send(&chatpb.DebugPanic{})
 	expectSupervision(t, events, bob.user, actor.StopDirective)
 	expectMsg[*actor.Terminated](t, gone, wait)
-	sent := alice.expectSent(r) // the retry, answered by the fresh actor from its inbox
+	// alice sends it again; the fresh actor stores it again (a retry of a
+	// stored message), and that completion waits behind the old one.
+	eventually(t, wait, "the fresh actor to store the retry", func() bool { return len(gs.enqueuedTexts()) == 3 })
+	gs.releaseWrites() // the old actor's completion arrives first
+	sent := alice.expectSent(r)
+	if got := h.chat.InboxDepth(); got != 2 { // "warm up" and this one
+		t.Fatalf("InboxDepth %d, want 2", got)
+	}
 
-	next := h.connectQuiet("bob")                       // the fresh actor, live
+	next := h.connectQuiet("bob")
 	ds := receiveN[*chatpb.Deliver](t, next.p, 2, wait) // "warm up", unconfirmed, then this one
 	if ds[1].Message.Id != sent.Id {
 		t.Fatalf("got %s, want %s", describe(ds[1]), sent.Id)
 	}
-	gs.releaseWrites() // the old actor's completion arrives now
 	if extra := next.sync(); len(extra) != 0 {
 		t.Fatalf("after the stale completion: %v", extra)
 	}
-	if got := h.chat.InboxDepth(); got != 2 { // "warm up" and this one
-		t.Fatalf("InboxDepth %d, want 2", got)
+	if got := h.chat.InboxDepth(); got != 2 {
+		t.Fatalf("InboxDepth %d once bob is back, want 2", got)
 	}
 	if extra := alice.sync(); countSent(extra, r) != 0 {
 		t.Fatalf("a second receipt: %v", extra)

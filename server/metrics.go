@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/actorchat/chat/actors/store"
 	"github.com/actorchat/chat/proto/chatpb"
 	"github.com/actorchat/chat/server/transport"
 )
@@ -79,7 +80,8 @@ func (m *Metrics) countBatch(t transport.Tally) {
 }
 
 // ObserveActors registers metrics read from the actor system: the depth of
-// all inboxes, and supervision events by directive.
+// all inboxes, the messages the actors hold of them, and supervision
+// events by directive.
 func (s *Server) ObserveActors(reg prometheus.Registerer) {
 	restarts := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "chat_supervision_events_total",
@@ -87,10 +89,70 @@ func (s *Server) ObserveActors(reg prometheus.Registerer) {
 	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "chat_inbox_messages", Help: "Private messages waiting in all inboxes, queued or unconfirmed."},
 		func() float64 { return float64(s.chat.InboxDepth()) })
-	reg.MustRegister(restarts, depth)
+	held := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "chat_inbox_held_messages", Help: "Private messages user actors hold in memory: the delivery windows of live sessions."},
+		func() float64 { return float64(s.chat.HeldMessages()) })
+	reg.MustRegister(restarts, depth, held)
 	s.system().EventStream.Subscribe(func(evt any) {
 		if e, ok := evt.(*actor.SupervisorEvent); ok {
 			restarts.WithLabelValues(strings.ToLower(strings.TrimSuffix(e.Directive.String(), "Directive"))).Inc()
 		}
 	})
+}
+
+// StoreUsage is what ObserveStore reads: store.Store's Usage.
+type StoreUsage interface {
+	Usage() (store.Usage, error)
+}
+
+// ObserveStore registers the store's size and what its caps count, read
+// from st once per scrape; maxQueued is the cap on queued bytes (0: none),
+// reported beside them for alerts. A scrape while the store cannot answer
+// (a database that is down) leaves them out rather than failing.
+func ObserveStore(reg prometheus.Registerer, st StoreUsage, maxQueued int64) {
+	reg.MustRegister(&storeCollector{st: st, max: maxQueued})
+}
+
+// storeCollector is the prometheus.Collector of ObserveStore.
+type storeCollector struct {
+	st  StoreUsage
+	max int64
+}
+
+var (
+	storeBytesDesc = prometheus.NewDesc("chat_store_bytes",
+		"Size of the store: the bbolt file, the PostgreSQL tables with their indexes, or the records a memory store holds.", nil, nil)
+	storeFreeDesc = prometheus.NewDesc("chat_store_free_bytes",
+		"Bytes of the bbolt file that hold nothing: bbolt reuses them, and chatd compact gives them back (0 for other stores).", nil, nil)
+	queuedBytesDesc = prometheus.NewDesc("chat_store_queued_bytes",
+		"Stored bytes of the private messages waiting in all inboxes: what -store-max-bytes caps.", nil, nil)
+	queuedMessagesDesc = prometheus.NewDesc("chat_store_queued_messages",
+		"Private messages waiting in all inboxes, in the store: those of users whose actors are not running too.", nil, nil)
+	queuedMaxDesc = prometheus.NewDesc("chat_store_queued_max_bytes",
+		"The cap on chat_store_queued_bytes (-store-max-bytes); 0 is none.", nil, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{storeBytesDesc, storeFreeDesc, queuedBytesDesc, queuedMessagesDesc, queuedMaxDesc} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(queuedMaxDesc, prometheus.GaugeValue, float64(c.max))
+	u, err := c.st.Usage()
+	if err != nil {
+		return
+	}
+	for _, m := range []struct {
+		d *prometheus.Desc
+		v int64
+	}{
+		{storeBytesDesc, u.StoreBytes}, {storeFreeDesc, u.FreeBytes},
+		{queuedBytesDesc, u.QueuedBytes}, {queuedMessagesDesc, u.QueuedMessages},
+	} {
+		ch <- prometheus.MustNewConstMetric(m.d, prometheus.GaugeValue, float64(m.v))
+	}
 }

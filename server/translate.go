@@ -45,6 +45,7 @@ var errorCodes = [...]struct {
 	{chatpb.ErrorCode_ERROR_CODE_SESSION_REPLACED, wire.CodeSessionReplaced},
 	{chatpb.ErrorCode_ERROR_CODE_INTERNAL, wire.CodeInternal},
 	{chatpb.ErrorCode_ERROR_CODE_CREDENTIALS_REVOKED, wire.CodeCredentialsRevoked},
+	{chatpb.ErrorCode_ERROR_CODE_STORAGE_FULL, wire.CodeStorageFull},
 }
 
 // wireCode is the protocol's error code for an actor's. An unspecified or

@@ -80,6 +80,7 @@ func TestErrorCodesTranslateBothWays(t *testing.T) {
 		chatpb.ErrorCode_ERROR_CODE_SESSION_REPLACED:    "session_replaced",
 		chatpb.ErrorCode_ERROR_CODE_INTERNAL:            "internal",
 		chatpb.ErrorCode_ERROR_CODE_CREDENTIALS_REVOKED: "credentials_revoked",
+		chatpb.ErrorCode_ERROR_CODE_STORAGE_FULL:        "storage_full",
 	}
 	for v := range chatpb.ErrorCode_name {
 		c := chatpb.ErrorCode(v)

@@ -84,7 +84,11 @@ func BenchmarkEnqueueFsyncEach(b *testing.B) {
 		m := benchMessage(n)
 		data, err := encodeMessage(m, chatpb.Kind_KIND_DM)
 		if err == nil {
-			err = s.db.Update(func(tx *bolt.Tx) error { return putInbox(tx, m.To, m.Id, data) })
+			qm := queuedMsg{to: m.To, from: m.From, id: m.Id}
+			err = s.db.Update(func(tx *bolt.Tx) error {
+				_, err := putInbox(tx, qm, data, quota{})
+				return err
+			})
 		}
 		done(err)
 	})

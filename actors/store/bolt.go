@@ -41,6 +41,11 @@ type Bolt struct {
 	closeErr  error
 }
 
+// ErrLocked is (wrapped in) the error of OpenBolt and CompactBolt when
+// another process holds the file's lock past Config.OpenTimeout: a server
+// running on it.
+var ErrLocked = berrors.ErrTimeout
+
 // OpenBolt opens the store in the bbolt file at path, creating the file and
 // its parent directories if they do not exist. It fails, with an error that
 // names path, when the file cannot be read, is locked by another process
@@ -126,44 +131,6 @@ func (s *Bolt) AddUser(name string, done func(error)) {
 	}})
 }
 
-// Inbox implements Store.
-func (s *Bolt) Inbox(user string) ([]*chatpb.Message, error) {
-	var msgs []*chatpb.Message
-	err := s.view(func(tx *bolt.Tx) error {
-		b := userBucket(tx, bucketInbox, user)
-		if b == nil {
-			return nil
-		}
-		return forPrefix(b, prefixMsg, func(_, v []byte) error {
-			m, err := s.decodeMessage(v, "inbox of "+user)
-			msgs = append(msgs, m)
-			return err
-		})
-	})
-	return msgs, err
-}
-
-// Enqueue implements Store.
-func (s *Bolt) Enqueue(m *chatpb.Message, done func(error)) {
-	data, err := encodeMessage(m, chatpb.Kind_KIND_DM)
-	if err != nil {
-		s.submit(op{err: err, done: done})
-		return
-	}
-	to, id := m.To, m.Id
-	s.submit(op{done: done, apply: func(tx *bolt.Tx) error {
-		return putInbox(tx, to, id, data)
-	}})
-}
-
-// Ack implements Store.
-func (s *Bolt) Ack(user string, ids []string, done func(error)) {
-	ids = append([]string(nil), ids...) // the caller may reuse its slice
-	s.submit(op{done: done, apply: func(tx *bolt.Tx) error {
-		return ackInbox(tx, user, ids)
-	}})
-}
-
 // Recent implements Store.
 func (s *Bolt) Recent() ([]*chatpb.Message, error) {
 	var msgs []*chatpb.Message
@@ -227,15 +194,19 @@ func (s *Bolt) PutKey(user string, r *chatpb.KeyRecord, done func(error)) {
 		s.submit(op{err: err, done: done})
 		return
 	}
+	apply, err := s.keyWrite(user, r)
+	s.submit(op{err: err, done: done, apply: apply})
+}
+
+// keyWrite encodes r, a checked key record of user, and returns what
+// stores it in a transaction, with the pruning PutKey does.
+func (s *Bolt) keyWrite(user string, r *chatpb.KeyRecord) (func(tx *bolt.Tx) error, error) {
 	data, err := proto.Marshal(r)
 	if err != nil {
-		s.submit(op{err: fmt.Errorf("store: encoding key %q: %w", r.Key, err), done: done})
-		return
+		return nil, fmt.Errorf("store: encoding key %q: %w", r.Key, err)
 	}
 	key, exp, nowMs := r.Key, r.ExpiresUnixMs, s.cfg.Now().UnixMilli()
-	s.submit(op{done: done, apply: func(tx *bolt.Tx) error {
-		return putKey(tx, user, key, exp, data, nowMs)
-	}})
+	return func(tx *bolt.Tx) error { return putKey(tx, user, key, exp, data, nowMs) }, nil
 }
 
 // Close implements Store: it refuses new writes, waits for the writer to

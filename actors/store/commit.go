@@ -31,21 +31,41 @@ func (s *Bolt) commit(batch []op) {
 	finish(batch, errs, s.wrapCommitErr(err))
 }
 
-// applyAll applies the ops of batch that have not failed. On the first
-// failure it records the error in errs and returns errRetry, which rolls
-// the transaction back.
+// applyAll applies the ops of batch that have not failed. An op refused
+// (refuse) fails alone and the others go on; on the first other failure
+// it records the error in errs and returns errRetry, which rolls the
+// transaction back.
 func applyAll(tx *bolt.Tx, batch []op, errs []error) error {
 	for i := range batch {
 		if errs[i] != nil {
 			continue
 		}
-		if err := batch[i].apply(tx); err != nil {
+		err := batch[i].apply(tx)
+		var r refusal
+		switch {
+		case err == nil:
+		case errors.As(err, &r):
+			errs[i] = r.err
+		default:
 			errs[i] = err
 			return errRetry
 		}
 	}
 	return nil
 }
+
+// refusal is what an op's apply returns, through refuse, to fail without
+// having changed anything: the transaction goes on with the rest of the
+// batch. Any other error rolls it back and retries the batch without the
+// op, which a flood of refused writes (a full store) must not cost: a
+// retry per refusal would make a batch quadratic.
+type refusal struct{ err error }
+
+func (r refusal) Error() string { return r.err.Error() }
+func (r refusal) Unwrap() error { return r.err }
+
+// refuse wraps err as a refusal; see refusal.
+func refuse(err error) error { return refusal{err: err} }
 
 // countErrs counts the writes that have failed already.
 func countErrs(errs []error) int {

@@ -32,6 +32,17 @@ type Config struct {
 	// the number of writes of every successful commit, on the writer
 	// goroutine; it must be quick (a metrics observation).
 	ObserveCommit func(took time.Duration, writes int)
+	// MaxQueuedBytes caps the stored bytes of the private messages in all
+	// inboxes together, which stay until their recipients confirm them:
+	// past it, Enqueue fails with ErrStorageFull, so that no input fills
+	// the disk. 0 means no cap. Several Postgres stores sharing a database
+	// should be given the same caps: each write checks its own.
+	MaxQueuedBytes int64
+	// SenderMaxBytes caps the stored bytes one sender has queued in other
+	// users' inboxes and not yet seen delivered: past it, Enqueue fails
+	// with ErrSenderFull, so that one sender cannot take the whole of
+	// MaxQueuedBytes. 0 means no cap.
+	SenderMaxBytes int64
 	// QueryTimeout (Postgres) bounds each read and each attempt at a group
 	// commit, so that an unreachable database fails them rather than
 	// holding their callers. 0 means 5 seconds.

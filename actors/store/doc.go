@@ -14,13 +14,21 @@
 // ListAccounts, Token and Tokens are reads; CreateAccount, SetPassword,
 // SetDisabled, PutToken, DeleteToken and DeleteTokens are writes.
 //
-// Reads (Users, Known, Inbox, Recent, Keys) are synchronous and return
-// copies the caller owns. On Bolt each is a bbolt read transaction on the
-// caller's goroutine: it does not wait for writes, and sees a write once
-// that write's done callback has been called. On Postgres each is a query
-// on the caller's goroutine through a connection pool, with the same
-// visibility, bounded by Config.QueryTimeout; it returns an error when the
-// database cannot be reached.
+// Reads (Users, Known, Inbox, InboxStats, Recent, Keys, Usage) are
+// synchronous and return copies the caller owns. On Bolt each is a bbolt
+// read transaction on the caller's goroutine: it does not wait for writes,
+// and sees a write once that write's done callback has been called. On
+// Postgres each is a query on the caller's goroutine through a connection
+// pool, with the same visibility, bounded by Config.QueryTimeout; it returns
+// an error when the database cannot be reached.
+//
+// InboxPage is the one asynchronous read, for callers that must not block
+// (a user actor draining its inbox): it is queued and completed like a
+// write, and everything said of writes below holds for it too (its
+// callback's place in the order, the goroutine it is called on, what the
+// callback may do). Bolt reads it inside the group's write transaction,
+// Postgres in the group's batch, Memory under its lock; each sees exactly
+// the writes submitted before it.
 //
 // Writes (AddUser, Enqueue, Ack, AppendPublic, PutKey) never wait for I/O.
 // They copy (encode) their arguments before returning, so the caller may
@@ -30,6 +38,12 @@
 //
 // Memory applies a write and calls its callback on the caller's goroutine
 // before the write method returns, without holding its lock.
+//
+// Every implementation keeps the counts of inbox.go (per inbox, per
+// sender, in all) in the same transaction as the change that moves them,
+// and Enqueue checks Config's caps against them in that transaction too:
+// Memory under its lock, Bolt on its one writer, Postgres under a row lock
+// that every node's enqueues and acks take first.
 //
 // Bolt and Postgres queue a write (holding a mutex only to append to an
 // unbounded slice) and return; the queue is theirs in common (queue.go).

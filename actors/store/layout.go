@@ -13,37 +13,48 @@ import (
 
 // The bbolt file's layout. Every value that is a record is protobuf bytes.
 // Numbers in keys are 8-byte big-endian, so that bbolt's byte order is
-// numeric order.
+// numeric order; counts are pairs of them.
 //
 //	meta    "format" -> formatVersion
 //	        "epoch"  -> the last epoch handed out
+//	        "queued" -> messages, bytes: what all inboxes hold (layout_inbox.go)
 //	users   name -> empty
 //	inbox   (sequence: the last inbox seq, shared by all users)
 //	        name -> bucket:
+//	            'c'     -> messages, bytes: what this inbox holds
 //	            'm' seq -> Message   (so a cursor walks an inbox oldest first)
-//	            'i' id  -> seq       (so Ack finds a message by id)
+//	            'i' id  -> seq, then the sender's name (so Ack finds a message by id)
+//	senders name -> bytes that name has queued in others' inboxes (no zeros)
 //	public  (sequence: the last public seq)
 //	        seq -> Message
 //	keys    name -> bucket:
 //	            'k' key              -> KeyRecord
 //	            'e' expiry(ms) key   -> empty (so pruning walks expired keys only)
 var (
-	bucketMeta   = []byte("meta")
-	bucketUsers  = []byte("users")
-	bucketInbox  = []byte("inbox")
-	bucketPublic = []byte("public")
-	bucketKeys   = []byte("keys")
+	bucketMeta    = []byte("meta")
+	bucketUsers   = []byte("users")
+	bucketInbox   = []byte("inbox")
+	bucketSenders = []byte("senders")
+	bucketPublic  = []byte("public")
+	bucketKeys    = []byte("keys")
 
 	keyFormat = []byte("format")
 	keyEpoch  = []byte("epoch")
+	keyQueued = []byte("queued")
 )
 
 // formatVersion is written into new files; a file with another version is
-// refused rather than misread.
-const formatVersion = "1"
+// refused rather than misread, except formatV1, which OpenBolt upgrades.
+// Format 2 added the counts ("queued", 'c', senders) and the sender's name
+// after an 'i' entry's seq; format 1's entries hold the seq alone.
+const (
+	formatVersion = "2"
+	formatV1      = "1"
+)
 
 // Prefixes of the keys inside a user's inbox and keys buckets.
 const (
+	prefixCount  = 'c'
 	prefixMsg    = 'm'
 	prefixID     = 'i'
 	prefixKey    = 'k'
@@ -51,23 +62,31 @@ const (
 )
 
 // allBuckets are the top-level buckets of a chat store.
-var allBuckets = [][]byte{bucketMeta, bucketUsers, bucketInbox, bucketPublic, bucketKeys}
+var allBuckets = [][]byte{bucketMeta, bucketUsers, bucketInbox, bucketSenders, bucketPublic, bucketKeys}
 
-// initLayout creates the layout in an empty file and checks it otherwise.
+// initLayout creates the layout in an empty file, upgrades a file of
+// format 1, and checks it otherwise.
 func initLayout(tx *bolt.Tx) error {
-	if err := checkLayout(tx); err != nil || tx.Bucket(bucketMeta) != nil {
+	if err := checkLayout(tx); err != nil {
 		return err
 	}
-	for _, name := range allBuckets {
-		if _, err := tx.CreateBucket(name); err != nil {
-			return err
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucket(name); err != nil {
+				return err
+			}
 		}
+		return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatVersion))
 	}
-	return tx.Bucket(bucketMeta).Put(keyFormat, []byte(formatVersion))
+	if string(meta.Get(keyFormat)) == formatV1 {
+		return upgradeV1(tx) // layout_inbox.go
+	}
+	return nil
 }
 
-// checkLayout checks that tx holds a chat store of this format, or nothing
-// at all (a new file).
+// checkLayout checks that tx holds a chat store of this format or of
+// format 1, or nothing at all (a new file).
 func checkLayout(tx *bolt.Tx) error {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil {
@@ -76,16 +95,20 @@ func checkLayout(tx *bolt.Tx) error {
 		}
 		return nil
 	}
-	if v := meta.Get(keyFormat); string(v) != formatVersion {
-		return fmt.Errorf("format %q, this program reads %q", v, formatVersion)
+	format := string(meta.Get(keyFormat))
+	if format != formatVersion && format != formatV1 {
+		return fmt.Errorf("format %q, this program reads %q (and upgrades %q)", format, formatVersion, formatV1)
 	}
 	for _, name := range allBuckets {
-		if tx.Bucket(name) == nil {
+		if tx.Bucket(name) == nil && (format == formatVersion || !bytes.Equal(name, bucketSenders)) {
 			return fmt.Errorf("bucket %q is missing", name)
 		}
 	}
 	if v := meta.Get(keyEpoch); v != nil && len(v) != 8 {
 		return fmt.Errorf("the epoch is %d bytes long, not 8", len(v))
+	}
+	if v := meta.Get(keyQueued); v != nil && len(v) != 16 {
+		return fmt.Errorf("the queued count is %d bytes long, not 16", len(v))
 	}
 	return nil
 }
@@ -100,50 +123,6 @@ func checkPages(tx *bolt.Tx) error {
 	}
 	if first != nil {
 		return fmt.Errorf("consistency check: %w", first)
-	}
-	return nil
-}
-
-// putInbox appends a message to user's inbox unless its id is there already.
-func putInbox(tx *bolt.Tx, user, id string, data []byte) error {
-	top := tx.Bucket(bucketInbox)
-	b, err := top.CreateBucketIfNotExists([]byte(user))
-	if err != nil {
-		return fmt.Errorf("store: inbox of %q: %w", user, err)
-	}
-	idKey := prefixed(prefixID, id)
-	if b.Get(idKey) != nil {
-		return nil
-	}
-	seq, err := top.NextSequence()
-	if err != nil {
-		return err
-	}
-	if err := b.Put(idKey, encodeU64(seq)); err != nil {
-		return err
-	}
-	return b.Put(prefixed(prefixMsg, string(encodeU64(seq))), data)
-}
-
-// ackInbox removes the messages with the given ids from user's inbox.
-func ackInbox(tx *bolt.Tx, user string, ids []string) error {
-	b := userBucket(tx, bucketInbox, user)
-	if b == nil {
-		return nil
-	}
-	for _, id := range ids {
-		idKey := prefixed(prefixID, id)
-		seq := b.Get(idKey)
-		if seq == nil {
-			continue
-		}
-		msgKey := prefixed(prefixMsg, string(seq)) // copies seq before the deletes
-		if err := b.Delete(idKey); err != nil {
-			return err
-		}
-		if err := b.Delete(msgKey); err != nil {
-			return err
-		}
 	}
 	return nil
 }

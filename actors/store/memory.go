@@ -26,16 +26,11 @@ type Memory struct {
 	closed bool
 	epoch  uint64               // the last epoch handed out
 	users  map[string]struct{}  // known names
-	inbox  map[string]*memInbox // by recipient
+	inbox  map[string]*memInbox // by recipient (memory_inbox.go)
+	queued memQueued            // what all inboxes hold, by sender and in all
 	public []*chatpb.Message    // oldest first; may hold up to twice the limit
 	keys   map[string]*memKeys  // by user
 	acct   memAccounts          // accounts and tokens (accounts_memory.go)
-}
-
-// memInbox is one user's inbox.
-type memInbox struct {
-	msgs []*chatpb.Message   // oldest first
-	ids  map[string]struct{} // ids of msgs, for duplicate checks and Ack
 }
 
 // memKeys is one user's idempotency keys, with their expiries in a min-heap
@@ -53,10 +48,11 @@ type memKeys struct {
 // not go back.
 func NewMemory(cfg Config) *Memory {
 	return &Memory{
-		cfg:   cfg.withDefaults(),
-		users: make(map[string]struct{}),
-		inbox: make(map[string]*memInbox),
-		keys:  make(map[string]*memKeys),
+		cfg:    cfg.withDefaults(),
+		users:  make(map[string]struct{}),
+		inbox:  make(map[string]*memInbox),
+		queued: memQueued{senders: make(map[string]int64)},
+		keys:   make(map[string]*memKeys),
 	}
 }
 
@@ -104,71 +100,6 @@ func (s *Memory) AddUser(name string, done func(error)) {
 		return
 	}
 	call(done, s.write(func() { s.users[name] = struct{}{} }))
-}
-
-// Inbox implements Store.
-func (s *Memory) Inbox(user string) ([]*chatpb.Message, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, ErrClosed
-	}
-	in := s.inbox[user]
-	if in == nil {
-		return nil, nil
-	}
-	return cloneMessages(in.msgs), nil
-}
-
-// Enqueue implements Store.
-func (s *Memory) Enqueue(m *chatpb.Message, done func(error)) {
-	if err := validMessage(m, chatpb.Kind_KIND_DM); err != nil {
-		call(done, err)
-		return
-	}
-	m = proto.Clone(m).(*chatpb.Message)
-	call(done, s.write(func() {
-		in := s.inbox[m.To]
-		if in == nil {
-			in = &memInbox{ids: make(map[string]struct{})}
-			s.inbox[m.To] = in
-		}
-		if _, dup := in.ids[m.Id]; !dup {
-			in.ids[m.Id] = struct{}{}
-			in.msgs = append(in.msgs, m)
-		}
-	}))
-}
-
-// Ack implements Store.
-func (s *Memory) Ack(user string, ids []string, done func(error)) {
-	call(done, s.write(func() {
-		if in := s.inbox[user]; in != nil {
-			in.remove(ids)
-		}
-	}))
-}
-
-// remove drops the messages with the given ids, keeping the others' order.
-func (in *memInbox) remove(ids []string) {
-	gone := make(map[string]struct{}, len(ids))
-	for _, id := range ids {
-		if _, ok := in.ids[id]; ok {
-			gone[id] = struct{}{}
-			delete(in.ids, id)
-		}
-	}
-	if len(gone) == 0 {
-		return
-	}
-	kept := in.msgs[:0]
-	for _, m := range in.msgs {
-		if _, ok := gone[m.Id]; !ok {
-			kept = append(kept, m)
-		}
-	}
-	clear(in.msgs[len(kept):]) // let the removed messages be collected
-	in.msgs = kept
 }
 
 // Recent implements Store.
@@ -227,16 +158,20 @@ func (s *Memory) PutKey(user string, r *chatpb.KeyRecord, done func(error)) {
 	}
 	r = proto.Clone(r).(*chatpb.KeyRecord)
 	nowMs := s.cfg.Now().UnixMilli()
-	call(done, s.write(func() {
-		k := s.keys[user]
-		if k == nil {
-			k = &memKeys{byKey: make(map[string]*chatpb.KeyRecord)}
-			s.keys[user] = k
-		}
-		k.byKey[r.Key] = r
-		heap.Push(&k.exp, expiry{key: r.Key, at: r.ExpiresUnixMs})
-		k.prune(nowMs)
-	}))
+	call(done, s.write(func() { s.putKey(user, r, nowMs) }))
+}
+
+// putKey stores r, which the caller has checked and copied, as user's
+// key, and drops user's keys that expired by nowMs. The caller holds mu.
+func (s *Memory) putKey(user string, r *chatpb.KeyRecord, nowMs int64) {
+	k := s.keys[user]
+	if k == nil {
+		k = &memKeys{byKey: make(map[string]*chatpb.KeyRecord)}
+		s.keys[user] = k
+	}
+	k.byKey[r.Key] = r
+	heap.Push(&k.exp, expiry{key: r.Key, at: r.ExpiresUnixMs})
+	k.prune(nowMs)
 }
 
 // prune drops the keys that have expired at nowMs.

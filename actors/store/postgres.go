@@ -69,6 +69,7 @@ func OpenPostgres(ctx context.Context, url string, cfg Config, logger *slog.Logg
 		return nil, err
 	}
 	where := describeDatabase(pcfg.ConnConfig)
+	pcfg.AfterConnect = makeMoves // postgres_inbox.go
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: %s: %w", where, err)
@@ -169,37 +170,6 @@ func (s *Postgres) AddUser(name string, done func(error)) {
 	s.exec(done, stmt("INSERT INTO users (name) VALUES ($1) ON CONFLICT DO NOTHING", name))
 }
 
-// Inbox implements Store.
-func (s *Postgres) Inbox(user string) ([]*chatpb.Message, error) {
-	return s.messages("inbox of "+user,
-		"SELECT message FROM inbox WHERE recipient = $1 ORDER BY seq", user)
-}
-
-// Enqueue implements Store.
-func (s *Postgres) Enqueue(m *chatpb.Message, done func(error)) {
-	data, err := encodeMessage(m, chatpb.Kind_KIND_DM)
-	if err != nil {
-		s.refuse(err, done)
-		return
-	}
-	s.exec(done, stmt(enqueueSQL, m.To, m.Id, data))
-}
-
-// enqueueSQL adds message $3, whose id is $2, to the inbox of $1, unless
-// it is there already.
-const enqueueSQL = `INSERT INTO inbox (recipient, id, message) VALUES ($1, $2, $3)
-	ON CONFLICT (recipient, id) DO NOTHING`
-
-// Ack implements Store.
-func (s *Postgres) Ack(user string, ids []string, done func(error)) {
-	if len(ids) == 0 {
-		s.exec(done) // nothing to delete, but the callback keeps its place
-		return
-	}
-	ids = append([]string(nil), ids...) // the caller may reuse its slice
-	s.exec(done, stmt("DELETE FROM inbox WHERE recipient = $1 AND id = ANY ($2)", user, ids))
-}
-
 // Recent implements Store.
 func (s *Postgres) Recent() ([]*chatpb.Message, error) {
 	return s.messages("public history", `SELECT message FROM (
@@ -257,8 +227,14 @@ func (s *Postgres) PutKey(user string, r *chatpb.KeyRecord, done func(error)) {
 		stmt(`INSERT INTO idempotency_keys (username, key, expires_ms, record) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (username, key) DO UPDATE SET expires_ms = EXCLUDED.expires_ms, record = EXCLUDED.record`,
 			user, []byte(r.Key), r.ExpiresUnixMs, data),
-		stmt("DELETE FROM idempotency_keys WHERE username = $1 AND expires_ms <= $2",
-			user, s.cfg.Now().UnixMilli()))
+		s.pruneKeys(user))
+}
+
+// pruneKeys is the statement that drops user's keys that have expired by
+// the store's clock.
+func (s *Postgres) pruneKeys(user string) pgStmt {
+	return stmt("DELETE FROM idempotency_keys WHERE username = $1 AND expires_ms <= $2",
+		user, s.cfg.Now().UnixMilli())
 }
 
 // Close implements Store: it refuses new writes, waits for the writer to

@@ -30,7 +30,7 @@ func BenchmarkPostgresEnqueueCommitEach(b *testing.B) {
 		m := benchMessage(n)
 		data, err := encodeMessage(m, chatpb.Kind_KIND_DM)
 		if err == nil {
-			_, err = s.pool.Exec(context.Background(), enqueueSQL, m.To, m.Id, data)
+			_, err = s.pool.Exec(context.Background(), enqueueSQL, m.To, m.Id, m.From, data, int64(0), int64(0))
 		}
 		done(err)
 	})

@@ -34,8 +34,8 @@ type pgApply struct {
 	stmts []pgStmt
 	// verdict, when set, reads the one row the last statement returns
 	// and says whether the write was refused (ErrExists, ErrNotFound,
-	// ErrStale) or made (nil). A refused write's statements change
-	// nothing; the batch commits without it.
+	// ErrStale, ErrSenderFull, ErrStorageFull) or made (nil). A refused
+	// write's statements change nothing; the batch commits without it.
 	verdict func(row pgx.Row) error
 	// trimHistory asks for the public history to be trimmed to its limit
 	// after the batch's writes: once per batch, however many ask. A trim
@@ -44,6 +44,14 @@ type pgApply struct {
 	// 0.2 s with one per batch (TestPostgresFullBatch, on a loaded
 	// reference machine).
 	trimHistory bool
+	// settle asks for chat_settle after the batch's writes, once however
+	// many ask: the inboxes' counts take what the batch's enqueues and acks
+	// moved (migrations/0002_inbox_counts.sql).
+	settle bool
+	// results, when set, reads the results of all of stmts itself, in
+	// place of the plain reading and the verdict: a read that rides in
+	// the batch (InboxPage). It returns a statement's error as Exec would.
+	results func(br pgx.BatchResults) error
 }
 
 // pgStmt is one SQL statement and its arguments.
@@ -104,12 +112,12 @@ func (s *Postgres) commit(batch []pgOp) {
 // error is in errs), or the error that failed the whole batch.
 func (s *Postgres) attempt(batch []pgOp, errs []error) ([]error, error) {
 	for try := 1; ; try++ {
-		b, writes, trim := s.queueStatements(batch, errs) // a pgx.Batch is sent once
+		b, writes, tail := s.queueStatements(batch, errs) // a pgx.Batch is sent once
 		if b.Len() == 0 {
 			return nil, nil // nothing to send: no transaction, no commit
 		}
 		start := time.Now()
-		verdicts, err := s.send(b, trim, batch, errs)
+		verdicts, err := s.send(b, tail, batch, errs)
 		switch {
 		case err == nil:
 			s.commits.Add(1)
@@ -126,32 +134,40 @@ func (s *Postgres) attempt(batch []pgOp, errs []error) ([]error, error) {
 }
 
 // queueStatements puts the statements of the live writes of batch (those
-// without an error in errs) into one pgx.Batch, and the history's trim
-// after them if one asked for it (trim); writes counts the live writes.
-func (s *Postgres) queueStatements(batch []pgOp, errs []error) (b *pgx.Batch, writes int, trim bool) {
+// without an error in errs) into one pgx.Batch, then the settling of the
+// counts and the history's trim if any write asked for them; writes
+// counts the live writes, tail the statements after theirs.
+func (s *Postgres) queueStatements(batch []pgOp, errs []error) (b *pgx.Batch, writes, tail int) {
 	b = &pgx.Batch{}
+	var settle, trim bool
 	for i := range batch {
 		if errs[i] != nil {
 			continue
 		}
 		writes++
+		settle = settle || batch[i].apply.settle
 		trim = trim || batch[i].apply.trimHistory
 		for _, st := range batch[i].apply.stmts {
 			b.Queue(st.sql, st.args...)
 		}
 	}
+	if settle {
+		b.Queue("SELECT chat_settle()")
+		tail++
+	}
 	if trim {
 		b.Queue(trimHistorySQL, s.cfg.PublicHistory)
+		tail++
 	}
-	return b, writes, trim
+	return b, writes, tail
 }
 
-// send sends b, the statements of batch's live writes (and the trim), and
+// send sends b, the statements of batch's live writes (and tail more), and
 // reads the results write by write: the first error is the statement's
 // that failed, so it is known whose write it was. The transaction is
 // committed once every result has been read and the batch closed without
 // error.
-func (s *Postgres) send(b *pgx.Batch, trim bool, batch []pgOp, errs []error) ([]error, error) {
+func (s *Postgres) send(b *pgx.Batch, tail int, batch []pgOp, errs []error) ([]error, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.QueryTimeout)
 	defer cancel()
 	br := s.pool.SendBatch(ctx, b)
@@ -176,7 +192,7 @@ func (s *Postgres) send(b *pgx.Batch, trim bool, batch []pgOp, errs []error) ([]
 		_ = br.Close() // the same error; the server has rolled back
 		return nil, err
 	}
-	if trim {
+	for range tail {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()
 			return nil, err
@@ -188,6 +204,9 @@ func (s *Postgres) send(b *pgx.Batch, trim bool, batch []pgOp, errs []error) ([]
 // readResults reads the results of one write's statements: its verdict,
 // or the error of the statement that failed.
 func readResults(br pgx.BatchResults, a pgApply) (verdict, err error) {
+	if a.results != nil {
+		return nil, a.results(br)
+	}
 	plain := len(a.stmts)
 	if a.verdict != nil {
 		plain--
@@ -210,7 +229,8 @@ func readResults(br pgx.BatchResults, a pgApply) (verdict, err error) {
 // isRefusal reports whether err is a write's refusal, which leaves the
 // transaction usable.
 func isRefusal(err error) bool {
-	return errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrStale)
+	return errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrStale) ||
+		errors.Is(err, ErrSenderFull) || errors.Is(err, ErrStorageFull)
 }
 
 // blamed reports whether err is the server refusing one statement for

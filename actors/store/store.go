@@ -14,7 +14,9 @@ import (
 // restarts.
 //
 // Reads are synchronous and cheap (memory, or a read transaction on a
-// memory-mapped file); actors call them when they start. Writes never block
+// memory-mapped file); actors call them when they start. The one read
+// actors make later, InboxPage, is asynchronous and ordered like a write.
+// Writes never block
 // the caller on I/O: each takes a done callback that the store calls exactly
 // once, when the write is durable (or has failed). Callbacks are called in
 // the order the writes were made, possibly before the write method returns,
@@ -35,14 +37,43 @@ type Store interface {
 	// AddUser records name as known. Adding a known name is not an error.
 	AddUser(name string, done func(error))
 
-	// Inbox returns user's undelivered private messages, oldest first.
+	// Inbox returns user's undelivered private messages, oldest first, all
+	// of them: for tools and tests. The actors read an inbox a page at a
+	// time (InboxPage), so that what waits is on disk, not in memory.
 	Inbox(user string) ([]*chatpb.Message, error)
+	// InboxStats returns how much user's inbox holds, without reading it:
+	// one point read.
+	InboxStats(user string) (InboxStats, error)
+	// InboxPage reads, oldest first, the messages of user's inbox after
+	// the position after (0: from the start): at most limit of them, and
+	// no more once they hold maxBytes stored bytes (at least one, however
+	// large). Unlike the other reads it is ordered like a write: it sees
+	// exactly the writes submitted before it, none submitted after, and
+	// done is called like a write's callback, in submission order among
+	// them, exactly once. So a reader that also writes (a user actor) can
+	// tell which of its writes a page reflects without asking again.
+	InboxPage(user string, after uint64, limit, maxBytes int, done func(Page, error))
 	// Enqueue appends m to the inbox of m.To. A message whose id is already
-	// in that inbox is not added twice, so a retried write is harmless.
+	// in that inbox is not added twice, so a retried write is harmless. It
+	// fails, changing nothing, with ErrSenderFull or ErrStorageFull when
+	// the message would take its sender's queued bytes or all inboxes'
+	// past Config.SenderMaxBytes or Config.MaxQueuedBytes (checked in that
+	// order, atomically with the write, whatever else writes at once); a
+	// message there already is no new one, and passes.
 	Enqueue(m *chatpb.Message, done func(error))
+	// EnqueueKeyed is Enqueue, and in the same transaction PutKey(m.From,
+	// key) if and only if m is then in the inbox (stored now, or before):
+	// a message refused by a cap leaves no key behind that would answer
+	// its sender's retry with a receipt. A nil key stores no key. Its
+	// callback also says where the message is and whether it is new
+	// there, so that the inbox's reader can count it and place it.
+	EnqueueKeyed(m *chatpb.Message, key *chatpb.KeyRecord, done func(Enqueued, error))
 	// Ack removes the messages with the given ids from user's inbox. Ids that
 	// are not there are ignored.
 	Ack(user string, ids []string, done func(error))
+	// Usage reports what the store holds, for metrics: what the caps
+	// count, and the store's own size.
+	Usage() (Usage, error)
 
 	// Recent returns the kept public messages, oldest first.
 	Recent() ([]*chatpb.Message, error)
@@ -64,6 +95,15 @@ type Store interface {
 // ErrClosed is the error of a write made after Close.
 var ErrClosed = errors.New("store: closed")
 
+// ErrStorageFull refuses an Enqueue that would take the stored bytes of
+// all queued private messages past Config.MaxQueuedBytes: the disk is
+// spoken for, and no single sender is to blame.
+var ErrStorageFull = errors.New("store: the queued private messages are at the store's limit")
+
+// ErrSenderFull refuses an Enqueue that would take the stored bytes its
+// sender has queued in other users' inboxes past Config.SenderMaxBytes.
+var ErrSenderFull = errors.New("store: the sender's undelivered private messages are at their limit")
+
 // errEmptyUser refuses a write for the empty user name.
 var errEmptyUser = errors.New("store: empty user name")
 
@@ -79,6 +119,15 @@ func validMessage(m *chatpb.Message, k chatpb.Kind) error {
 		return fmt.Errorf("store: private message %s without recipient", m.GetId())
 	}
 	return nil
+}
+
+// validKeyed reports why m, with key (when not nil) for its sender,
+// cannot be stored by EnqueueKeyed, or nil.
+func validKeyed(m *chatpb.Message, key *chatpb.KeyRecord) error {
+	if err := validMessage(m, chatpb.Kind_KIND_DM); err != nil || key == nil {
+		return err
+	}
+	return validKey(m.GetFrom(), key)
 }
 
 // validKey reports why r cannot be stored as user's key, or nil.

@@ -534,6 +534,17 @@ func TestClosed(t *testing.T) {
 		if _, err := s.Recent(); !errors.Is(err, ErrClosed) {
 			t.Errorf("Recent after Close: %v", err)
 		}
+		if _, err := s.InboxStats("bob"); !errors.Is(err, ErrClosed) {
+			t.Errorf("InboxStats after Close: %v", err)
+		}
+		if _, err := s.Usage(); !errors.Is(err, ErrClosed) {
+			t.Errorf("Usage after Close: %v", err)
+		}
+		pageErr := make(chan error, 1)
+		s.InboxPage("bob", 0, 1, 0, func(_ Page, err error) { pageErr <- err })
+		if err := <-pageErr; !errors.Is(err, ErrClosed) {
+			t.Errorf("InboxPage after Close: %v", err)
+		}
 	})
 }
 

@@ -44,6 +44,7 @@ type options struct {
 	jwtAudience          string
 	auth                 authOptions    // authflags.go
 	cluster              clusterOptions // cluster.go
+	storeCaps            storeOptions   // storeflags.go
 }
 
 // parseOptions reads args, with CHAT_* environment variables as defaults.
@@ -88,6 +89,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	e.str(&o.jwtAudience, "jwt-audience", "", "jwt mode: when set, a token's aud must name it")
 	o.auth.define(&e)
 	o.cluster.define(&e)
+	o.storeCaps.define(&e)
 	if err := e.err; err != nil {
 		return o, err
 	}
@@ -129,6 +131,9 @@ func (o options) validate() error {
 		return fmt.Errorf("-trusted-proxies: %w", err)
 	}
 	if err := o.cluster.validate(o.storeKind); err != nil { // cluster.go
+		return err
+	}
+	if err := o.storeCaps.validate(); err != nil { // storeflags.go
 		return err
 	}
 	return o.auth.validate()

@@ -41,6 +41,11 @@ func main() {
 		stop()
 		os.Exit(code)
 	}
+	if len(os.Args) > 1 && os.Args[1] == "compact" { // compact.go
+		code := runCompact(os.Args[2:], os.Getenv, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
 		if errors.Is(err, errUsage) {
 			os.Exit(2)
@@ -98,6 +103,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if opts.cluster.name != "" {
 		reg.MustRegister(remoteSendsCollector{chat}) // cluster.go
 	}
+	server.ObserveStore(reg, st, opts.storeCaps.maxBytes)
 	return serve(ctx, opts, tlsConf, srv, chat, admin, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), logger)
 }
 
@@ -114,7 +120,7 @@ func newLogger(o options, w io.Writer) (*slog.Logger, error) {
 }
 
 func openStore(ctx context.Context, o options, logger *slog.Logger, reg prometheus.Registerer) (store.Store, error) {
-	cfg := store.Config{PublicHistory: o.history, ObserveCommit: commitMetrics(reg)}
+	cfg := o.storeCaps.apply(store.Config{PublicHistory: o.history, ObserveCommit: commitMetrics(reg)})
 	switch o.storeKind {
 	case "memory":
 		logger.Info("store: memory (nothing survives a restart)")

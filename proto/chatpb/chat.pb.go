@@ -94,22 +94,24 @@ const (
 	ErrorCode_ERROR_CODE_RATE_LIMITED        ErrorCode = 6
 	ErrorCode_ERROR_CODE_SESSION_REPLACED    ErrorCode = 7
 	ErrorCode_ERROR_CODE_INTERNAL            ErrorCode = 8
-	ErrorCode_ERROR_CODE_CREDENTIALS_REVOKED ErrorCode = 9 // (not a refusal) the session's token was revoked; close 4003 follows
+	ErrorCode_ERROR_CODE_CREDENTIALS_REVOKED ErrorCode = 9  // (not a refusal) the session's token was revoked; close 4003 follows
+	ErrorCode_ERROR_CODE_STORAGE_FULL        ErrorCode = 10 // the server's room for queued private messages is spoken for
 )
 
 // Enum value maps for ErrorCode.
 var (
 	ErrorCode_name = map[int32]string{
-		0: "ERROR_CODE_UNSPECIFIED",
-		1: "ERROR_CODE_BAD_REQUEST",
-		2: "ERROR_CODE_UNKNOWN_COMMAND",
-		3: "ERROR_CODE_INVALID_TEXT",
-		4: "ERROR_CODE_UNKNOWN_USER",
-		5: "ERROR_CODE_QUEUE_FULL",
-		6: "ERROR_CODE_RATE_LIMITED",
-		7: "ERROR_CODE_SESSION_REPLACED",
-		8: "ERROR_CODE_INTERNAL",
-		9: "ERROR_CODE_CREDENTIALS_REVOKED",
+		0:  "ERROR_CODE_UNSPECIFIED",
+		1:  "ERROR_CODE_BAD_REQUEST",
+		2:  "ERROR_CODE_UNKNOWN_COMMAND",
+		3:  "ERROR_CODE_INVALID_TEXT",
+		4:  "ERROR_CODE_UNKNOWN_USER",
+		5:  "ERROR_CODE_QUEUE_FULL",
+		6:  "ERROR_CODE_RATE_LIMITED",
+		7:  "ERROR_CODE_SESSION_REPLACED",
+		8:  "ERROR_CODE_INTERNAL",
+		9:  "ERROR_CODE_CREDENTIALS_REVOKED",
+		10: "ERROR_CODE_STORAGE_FULL",
 	}
 	ErrorCode_value = map[string]int32{
 		"ERROR_CODE_UNSPECIFIED":         0,
@@ -122,6 +124,7 @@ var (
 		"ERROR_CODE_SESSION_REPLACED":    7,
 		"ERROR_CODE_INTERNAL":            8,
 		"ERROR_CODE_CREDENTIALS_REVOKED": 9,
+		"ERROR_CODE_STORAGE_FULL":        10,
 	}
 )
 
@@ -3005,7 +3008,7 @@ const file_chat_proto_rawDesc = "" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vKIND_PUBLIC\x10\x01\x12\v\n" +
-	"\aKIND_DM\x10\x02*\xb3\x02\n" +
+	"\aKIND_DM\x10\x02*\xd0\x02\n" +
 	"\tErrorCode\x12\x1a\n" +
 	"\x16ERROR_CODE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16ERROR_CODE_BAD_REQUEST\x10\x01\x12\x1e\n" +
@@ -3016,7 +3019,9 @@ const file_chat_proto_rawDesc = "" +
 	"\x17ERROR_CODE_RATE_LIMITED\x10\x06\x12\x1f\n" +
 	"\x1bERROR_CODE_SESSION_REPLACED\x10\a\x12\x17\n" +
 	"\x13ERROR_CODE_INTERNAL\x10\b\x12\"\n" +
-	"\x1eERROR_CODE_CREDENTIALS_REVOKED\x10\t*\xce\x02\n" +
+	"\x1eERROR_CODE_CREDENTIALS_REVOKED\x10\t\x12\x1b\n" +
+	"\x17ERROR_CODE_STORAGE_FULL\x10\n" +
+	"*\xce\x02\n" +
 	"\vCloseReason\x12\x1c\n" +
 	"\x18CLOSE_REASON_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CLOSE_REASON_NORMAL\x10\x01\x12\x19\n" +

@@ -20,6 +20,9 @@ const (
 	// refusal: the token the connection was opened with was revoked, and
 	// close 4003 follows.
 	CodeCredentialsRevoked = "credentials_revoked"
+	// CodeStorageFull: the server's room for queued private messages is
+	// spoken for; a dm is refused until deliveries free some.
+	CodeStorageFull = "storage_full"
 )
 
 // Known reports whether c is one of the protocol's error codes. The
@@ -28,7 +31,8 @@ const (
 func (c ErrorCode) Known() bool {
 	switch c {
 	case CodeBadRequest, CodeUnknownCommand, CodeInvalidText, CodeUnknownUser,
-		CodeQueueFull, CodeRateLimited, CodeSessionReplaced, CodeInternal, CodeCredentialsRevoked:
+		CodeQueueFull, CodeRateLimited, CodeSessionReplaced, CodeInternal, CodeCredentialsRevoked,
+		CodeStorageFull:
 		return true
 	}
 	return false

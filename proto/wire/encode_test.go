@@ -192,7 +192,7 @@ func TestAppendNumberIsJSON(t *testing.T) {
 
 func TestErrorCodesKnown(t *testing.T) {
 	for _, c := range []ErrorCode{CodeBadRequest, CodeUnknownCommand, CodeInvalidText, CodeUnknownUser,
-		CodeQueueFull, CodeRateLimited, CodeSessionReplaced, CodeInternal, CodeCredentialsRevoked} {
+		CodeQueueFull, CodeRateLimited, CodeSessionReplaced, CodeInternal, CodeCredentialsRevoked, CodeStorageFull} {
 		if !c.Known() {
 			t.Errorf("%q is not Known", c)
 		}
