@@ -22,10 +22,6 @@ import (
 // waits for it.
 const wait = 3 * time.Second
 
-// quiet is how long expectNoMsg watches for something that must not arrive
-// when no causal barrier exists to check against.
-const quiet = 50 * time.Millisecond
-
 // received is one message a probe got, unwrapped from its envelope.
 type received struct {
 	msg    any

@@ -69,7 +69,8 @@ func (u *user) enqueued(ctx actor.Context, e *enqueued) {
 	// after a restart, for a retry, or when the write was made by an
 	// earlier actor for this name (a completion posted to a stopped
 	// actor's PID reaches the next one).
-	if !(u.reloaded || r.Retry || e.cell != u.cell) || u.find(e.msg.Id) == nil {
+	mayHold := u.reloaded || r.Retry || e.cell != u.cell
+	if !mayHold || u.find(e.msg.Id) == nil {
 		u.inbox = append(u.inbox, e.msg)
 		u.countInbox()
 		u.pump(ctx)
