@@ -116,7 +116,10 @@ type e2eRead struct {
 func e2eJoin(t *testing.T, url, user string) *e2ePeer {
 	t.Helper()
 	dl := websocket.Dialer{HandshakeTimeout: e2eWait}
-	ws, _, err := dl.Dial(url+"?user="+user, nil)
+	ws, resp, err := dl.Dial(url+"?user="+user, nil)
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
 	if err != nil {
 		t.Fatalf("%s: dial: %v", user, err)
 	}
@@ -228,12 +231,15 @@ func (p *e2eProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	defer down.Close()
-	up, _, err := (&websocket.Dialer{HandshakeTimeout: e2eWait}).Dial(p.upstream+"?"+r.URL.RawQuery, nil)
+	defer func() { _ = down.Close() }()
+	up, resp, err := (&websocket.Dialer{HandshakeTimeout: e2eWait}).Dial(p.upstream+"?"+r.URL.RawQuery, nil)
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
 	if err != nil {
 		return
 	}
-	defer up.Close()
+	defer func() { _ = up.Close() }()
 	p.mu.Lock()
 	p.conns++
 	cut := p.conns == 1
@@ -258,7 +264,7 @@ func (p *e2eProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // fromClient relays the client's frames to the server, noting the dms.
 func (p *e2eProxy) fromClient(down, up *websocket.Conn) {
-	defer up.Close()
+	defer func() { _ = up.Close() }()
 	for {
 		_, data, err := down.ReadMessage()
 		if err != nil {

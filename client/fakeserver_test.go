@@ -80,7 +80,7 @@ func (fs *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
 	if fs.refuse != "" {
 		w.Header().Set("Content-Type", "text/plain")
 		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprintln(w, fs.refuse)
+		_, _ = fmt.Fprintln(w, fs.refuse)
 		return
 	}
 	user, token, ok := fs.auth.admit(w, r)

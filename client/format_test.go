@@ -171,7 +171,7 @@ func TestSeenSetForgetsOldest(t *testing.T) {
 	if s.add("d") {
 		t.Error("the newest id was forgotten")
 	}
-	if !s.add("") || !s.add("") {
+	if first, again := s.add(""), s.add(""); !first || !again {
 		t.Error("an empty id must always count as new")
 	}
 	if len(s.ids) != 3 {
