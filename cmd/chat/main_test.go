@@ -144,7 +144,7 @@ func echoServer(t *testing.T) func(http.ResponseWriter, *http.Request) {
 		if err != nil {
 			return
 		}
-		defer ws.Close()
+		defer func() { _ = ws.Close() }()
 		user := r.URL.Query().Get("user")
 		ts := wire.FormatTS(time.Now().UnixMilli())
 		_ = ws.WriteMessage(websocket.TextMessage, []byte(fmt.Sprintf(`{"type":"welcome","user":%q,"users":[%q],"online":1,"ts":%q}`, user, user, ts)))
