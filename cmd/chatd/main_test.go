@@ -109,11 +109,14 @@ func TestRunServesAndShutsDownGracefully(t *testing.T) {
 	if !strings.Contains(logs.String(), `level=WARN msg="auth: none`) {
 		t.Errorf("-auth none started without a warning; the log:\n%s", logs.String())
 	}
-	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/chat?user=alice", nil)
+	ws, resp, err := websocket.DefaultDialer.Dial("ws://"+addr+"/chat?user=alice", nil)
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ws.Close()
+	t.Cleanup(func() { _ = ws.Close() })
 	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, _, err := ws.ReadMessage(); err != nil {
 		t.Fatalf("welcome: %v", err)

@@ -200,7 +200,10 @@ type wssConn struct {
 func dialWSS(t *testing.T, ca *testcert.CA, addr, user string) *wssConn {
 	t.Helper()
 	d := websocket.Dialer{HandshakeTimeout: tlsWait, TLSClientConfig: &tls.Config{RootCAs: ca.Pool}}
-	ws, _, err := d.Dial("wss://"+addr+"/chat?user="+user, nil)
+	ws, resp, err := d.Dial("wss://"+addr+"/chat?user="+user, nil)
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
 	if err != nil {
 		t.Fatalf("%s: %v", user, err)
 	}
