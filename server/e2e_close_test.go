@@ -69,7 +69,7 @@ func streamPeer(e *env, user string, sc streamCase) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	defer ws.Close()
+	defer func() { _ = ws.Close() }()
 	read := make(chan error, 1)
 	go func() { // gorilla answers the close frame while this reads
 		for {

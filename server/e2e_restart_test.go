@@ -135,7 +135,10 @@ const (
 func restartDial(t *testing.T, n *restartNode, user string, mode restartMode) *restartConn {
 	t.Helper()
 	dl := websocket.Dialer{HandshakeTimeout: restartWait}
-	ws, _, err := dl.Dial(n.url+"?user="+user, nil)
+	ws, resp, err := dl.Dial(n.url+"?user="+user, nil)
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
 	if err != nil {
 		t.Fatalf("%s: dial: %v", user, err)
 	}

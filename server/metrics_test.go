@@ -30,7 +30,7 @@ func h4Scrape(tb testing.TB, e *h4Env) h4Samples {
 	if err != nil {
 		tb.Fatalf("scraping /metrics: %v", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		tb.Fatalf("scraping /metrics: status %s", resp.Status)
 	}
@@ -111,7 +111,7 @@ func TestMetricsCountAScriptedSession(t *testing.T) {
 	if err != nil {
 		t.Fatalf("refused connection: %v", err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("invalid name: status %d, want 400", resp.StatusCode)
 	}
@@ -196,12 +196,15 @@ func TestMetricsRefusalsByReason(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 	}
 	// The server is full: a valid name is refused with 503.
 	ws, resp, err := websocket.DefaultDialer.Dial(e.wsURL+"?user=second", nil)
 	if err == nil {
-		ws.Close()
+		_ = ws.Close()
+	}
+	if resp != nil {
+		_ = resp.Body.Close()
 	}
 	if resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("second connection to a full server: %v, want 503", err)
