@@ -1,6 +1,6 @@
 package server_test
 
-// The churn soak of issue 4: thousands of connect/send/disconnect cycles
+// The churn soak: thousands of connect/send/disconnect cycles
 // with takeovers mixed in, after which goroutines, actor processes and
 // memory are back to their baseline, and no private message was lost or
 // duplicated to a client that confirms. Also the other way connections

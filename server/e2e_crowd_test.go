@@ -1,6 +1,6 @@
 package server_test
 
-// PROTOCOL.md: lists of users are capped at 1000 names and paged with
+// docs/protocol.md: lists of users are capped at 1000 names and paged with
 // "after"; presence notices stop in a crowd larger than the presence limit.
 
 import (

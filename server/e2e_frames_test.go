@@ -1,7 +1,8 @@
 package server_test
 
-// PROTOCOL.md "Client to server": bad frames, plain-text lines, refs,
-// sizes, close codes and the order in which broken rules are reported.
+// docs/protocol.md, "What a client sends": bad frames, plain-text lines,
+// refs, sizes, close codes and the order in which broken rules are
+// reported.
 
 import (
 	"strings"

@@ -1,6 +1,6 @@
 package server_test
 
-// PROTOCOL.md "Limits": rate limit and flooders, slow consumers.
+// docs/protocol.md, "Limits": rate limit and flooders, slow consumers.
 
 import (
 	"fmt"

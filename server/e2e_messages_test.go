@@ -1,8 +1,8 @@
 package server_test
 
-// PROTOCOL.md "Server to client" and "Ordering and delivery": public and
-// private messages, offline queues, who, history, idempotency keys and
-// confirmed delivery.
+// docs/protocol.md, "What the server sends" and "Ordering and delivery":
+// public and private messages, offline queues, who, history, idempotency
+// keys and confirmed delivery.
 
 import (
 	"fmt"

@@ -1,6 +1,6 @@
 package server_test
 
-// PROTOCOL.md "Ordering and delivery" under concurrent senders.
+// docs/protocol.md, "Ordering and delivery", under concurrent senders.
 
 import (
 	"fmt"

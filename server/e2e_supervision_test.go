@@ -1,6 +1,6 @@
 package server_test
 
-// Supervision seen from a client (issue 2, PROTOCOL.md "internal"): a user
+// Supervision seen from a client (docs/protocol.md, "internal"): a user
 // actor that panics is restarted with its connection and queue intact; one
 // that keeps failing is stopped and its connection closed with an internal
 // error.

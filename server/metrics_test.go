@@ -1,7 +1,7 @@
 package server_test
 
-// The metrics proof of issue 4: after a scripted session, /metrics shows
-// each counter moved by exactly what the session did.
+// The metrics proof: after a scripted session, /metrics shows each counter
+// moved by exactly what the session did.
 
 import (
 	"fmt"
