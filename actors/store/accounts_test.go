@@ -70,6 +70,7 @@ func wantErr(t testing.TB, what string, target error, write func(done func(error
 }
 
 func TestAccountCreateAndRead(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64
 		s := openAccounts(open, &clock)
@@ -102,6 +103,7 @@ func TestAccountCreateAndRead(t *testing.T) {
 }
 
 func TestAccountNameTaken(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64
 		s := openAccounts(open, &clock)
@@ -117,6 +119,7 @@ func TestAccountNameTaken(t *testing.T) {
 }
 
 func TestAccountConcurrentCreatesOneWins(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64
 		s := openAccounts(open, &clock)
@@ -144,6 +147,7 @@ func TestAccountConcurrentCreatesOneWins(t *testing.T) {
 }
 
 func TestAccountInvalidWritesFail(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64
 		s := openAccounts(open, &clock)
@@ -169,6 +173,7 @@ func TestAccountInvalidWritesFail(t *testing.T) {
 }
 
 func TestPutTokenChecksTheAccount(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64
 		s := openAccounts(open, &clock)
@@ -190,6 +195,7 @@ func TestPutTokenChecksTheAccount(t *testing.T) {
 }
 
 func TestTokenReadAndExpiry(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64
 		s := openAccounts(open, &clock)
@@ -224,6 +230,7 @@ func TestTokenReadAndExpiry(t *testing.T) {
 }
 
 func TestDeleteTokens(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64
 		s := openAccounts(open, &clock)
@@ -250,6 +257,7 @@ func TestDeleteTokens(t *testing.T) {
 }
 
 func TestSetPassword(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64
 		s := openAccounts(open, &clock)
@@ -283,6 +291,7 @@ func TestSetPassword(t *testing.T) {
 }
 
 func TestSetDisabled(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64
 		s := openAccounts(open, &clock)
@@ -304,6 +313,7 @@ func TestSetDisabled(t *testing.T) {
 }
 
 func TestAccountsClosed(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64
 		s := openAccounts(open, &clock)

@@ -20,6 +20,7 @@ import (
 // Tests of what only the durable store promises.
 
 func TestBoltReopenKeepsEverything(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "chat.db")
 	cfg := Config{PublicHistory: 4}
 	s, err := OpenBolt(path, cfg, nil)
@@ -68,6 +69,7 @@ func TestBoltReopenKeepsEverything(t *testing.T) {
 }
 
 func TestBoltCreatesParentDirectories(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "a", "b", "chat.db")
 	s := openBolt(t, path, Config{})
 	must(t, func(done func(error)) { s.AddUser("alice", done) })
@@ -98,6 +100,7 @@ func wantOpenError(t *testing.T, path string, cfg Config) error {
 }
 
 func TestBoltRefusesGarbage(t *testing.T) {
+	t.Parallel()
 	for _, size := range []int{5, 4096, 64 << 10} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "chat.db")
@@ -111,6 +114,7 @@ func TestBoltRefusesGarbage(t *testing.T) {
 }
 
 func TestBoltRefusesDamagedPages(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "chat.db")
 	s, err := OpenBolt(path, Config{}, nil)
 	if err != nil {
@@ -139,6 +143,7 @@ func TestBoltRefusesDamagedPages(t *testing.T) {
 }
 
 func TestBoltCheckFindsDamagedBucket(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "chat.db")
 	s, err := OpenBolt(path, Config{}, nil)
 	if err != nil {
@@ -191,6 +196,7 @@ func damage(t *testing.T, path string, off int64, n int) {
 }
 
 func TestBoltRefusesAnotherProgramsFile(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "other.db")
 	db, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
@@ -207,6 +213,7 @@ func TestBoltRefusesAnotherProgramsFile(t *testing.T) {
 }
 
 func TestBoltRefusesADirectory(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "chat.db")
 	if err := os.Mkdir(path, 0o700); err != nil {
 		t.Fatal(err)
@@ -222,6 +229,7 @@ func TestBoltRefusesADirectory(t *testing.T) {
 }
 
 func TestBoltLockedFileFailsAfterTimeout(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "chat.db")
 	openBolt(t, path, Config{})
 	err := wantOpenError(t, path, Config{OpenTimeout: 50 * time.Millisecond})
@@ -249,6 +257,7 @@ func blockWriter(t *testing.T, s *Bolt) (release func()) {
 }
 
 func TestBoltGroupCommit(t *testing.T) {
+	t.Parallel()
 	s := openBolt(t, filepath.Join(t.TempDir(), "chat.db"), Config{})
 	release := blockWriter(t, s)
 	// The writer is busy: these must all return without waiting for it.
@@ -267,6 +276,7 @@ func TestBoltGroupCommit(t *testing.T) {
 }
 
 func TestBoltMaxBatch(t *testing.T) {
+	t.Parallel()
 	s := openBolt(t, filepath.Join(t.TempDir(), "chat.db"), Config{MaxBatch: 10})
 	release := blockWriter(t, s)
 	var log ordered
@@ -284,6 +294,7 @@ func TestBoltMaxBatch(t *testing.T) {
 }
 
 func TestBoltFailedWriteFailsAlone(t *testing.T) {
+	t.Parallel()
 	s := openBolt(t, filepath.Join(t.TempDir(), "chat.db"), Config{})
 	release := blockWriter(t, s)
 	errs := make(chan error, 3)
@@ -306,6 +317,7 @@ func TestBoltFailedWriteFailsAlone(t *testing.T) {
 }
 
 func TestBoltCallbackAfterDataIsOnDisk(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "chat.db")
 	s := openBolt(t, path, Config{})
@@ -356,6 +368,7 @@ func inboxOfCopy(path, copyPath string, want []string) (err error) {
 }
 
 func TestBoltCloseDrainsQueue(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "chat.db")
 	s, err := OpenBolt(path, Config{}, nil)
 	if err != nil {
