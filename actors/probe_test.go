@@ -18,9 +18,9 @@ import (
 // The expect helpers read that queue with a deadline.
 
 // wait bounds every expectation that should succeed. It is generous because
-// the machine is shared and -race slows everything; a passing test never
-// waits for it.
-const wait = 3 * time.Second
+// the machine is shared, the tests run in parallel and -race slows
+// everything; a passing test never waits for it.
+const wait = 10 * time.Second
 
 // received is one message a probe got, unwrapped from its envelope.
 type received struct {
@@ -290,6 +290,7 @@ func describe(m any) string {
 type probeMsg struct{ n int }
 
 func TestProbeRecordsMessagesWithSender(t *testing.T) {
+	t.Parallel()
 	system := actor.NewActorSystem()
 	t.Cleanup(system.Shutdown)
 	p := newProbe(t, system, "p")
@@ -309,6 +310,7 @@ func TestProbeRecordsMessagesWithSender(t *testing.T) {
 }
 
 func TestProbeFishForSkipsAndReportsTimeout(t *testing.T) {
+	t.Parallel()
 	system := actor.NewActorSystem()
 	t.Cleanup(system.Shutdown)
 	p := newProbe(t, system, "p")
@@ -327,6 +329,7 @@ func TestProbeFishForSkipsAndReportsTimeout(t *testing.T) {
 }
 
 func TestProbeBlockHoldsTheSender(t *testing.T) {
+	t.Parallel()
 	system := actor.NewActorSystem()
 	t.Cleanup(system.Shutdown)
 	p := newProbe(t, system, "p")
