@@ -182,6 +182,7 @@ func (p *e2ePeer) expectMessage(t *testing.T, kind, text string) e2eRead {
 // TestE2ERunLinesAgainstServer pipes three lines into the client as alice,
 // with bob online, and checks what alice's output shows and bob receives.
 func TestE2ERunLinesAgainstServer(t *testing.T) {
+	t.Parallel()
 	url := e2eServer(t)
 	bob := e2eJoin(t, url, "bob")
 	lines := e2eRunLines(t, e2eConfig(url, "alice"), "hello\n/dm bob hi\n/who\n")
@@ -287,6 +288,7 @@ func (p *e2eProxy) fromClient(down, up *websocket.Conn) {
 // The client must send it again with the same key after reconnecting, get
 // the original receipt, and bob must get the message exactly once.
 func TestE2EResendAfterDropDeliversOnce(t *testing.T) {
+	t.Parallel()
 	url := e2eServer(t)
 	bob := e2eJoin(t, url, "bob")
 	proxy := &e2eProxy{upstream: url}
