@@ -42,6 +42,7 @@ type crashReceipt struct {
 // recipient's client has confirmed them (answered the pings), none is
 // delivered again, neither on the next connection nor after a clean restart.
 func TestCrashKill9LosesNoAcceptedDM(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	first := crashStart(t, dir)
 	bob, err := crashDial(first, "bob")
@@ -79,6 +80,7 @@ func TestCrashKill9LosesNoAcceptedDM(t *testing.T) {
 // which receipts reached the client before the crash, so a key must be
 // durable no later than the receipt that it gives back.
 func TestCrashKill9KeepsIdempotencyKeys(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	first := crashStart(t, dir)
 	bob, err := crashDial(first, "bob")

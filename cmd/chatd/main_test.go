@@ -17,6 +17,7 @@ func env(vars map[string]string) func(string) string {
 }
 
 func TestOptionsFromFlagsAndEnvironment(t *testing.T) {
+	t.Parallel()
 	o, err := parseOptions([]string{"-msg-rate", "5"},
 		env(map[string]string{"CHAT_ADDR": "127.0.0.1:9", "CHAT_MSG_RATE": "7", "CHAT_MAX_CONNS_PER_IP": "3", "CHAT_USER_IDLE": "90s"}), &bytes.Buffer{})
 	if err != nil {
@@ -35,6 +36,7 @@ func TestOptionsFromFlagsAndEnvironment(t *testing.T) {
 }
 
 func TestOptionsRefused(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		args []string
 		env  map[string]string
@@ -56,6 +58,7 @@ func TestOptionsRefused(t *testing.T) {
 }
 
 func TestHelpListsEveryFlagWithItsVariable(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	if _, err := parseOptions([]string{"-h"}, env(nil), &out); err == nil {
 		t.Fatal("-h: want flag.ErrHelp")
@@ -92,6 +95,7 @@ var listeningRE = regexp.MustCompile(`msg=listening what=chat addr=(\S+)`)
 // the port in its log, connects, and cancels: the client gets 1001 and run
 // returns nil (exit code 0).
 func TestRunServesAndShutsDownGracefully(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	logs := &syncBuffer{}
