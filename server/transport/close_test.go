@@ -257,9 +257,9 @@ func TestLateReaderStillReadsItsCloseCode(t *testing.T) {
 				sent <- err
 			}()
 			time.Sleep(300 * time.Millisecond) // sending, not waiting: the peer reads late on purpose
-			_ = c.ws.SetReadDeadline(time.Now().Add(waitFor))
 			var err error
 			for err == nil {
+				_ = c.ws.SetReadDeadline(time.Now().Add(waitFor)) // each frame's wait, not the backlog's
 				_, _, err = c.ws.ReadMessage()
 			}
 			if !websocket.IsCloseError(err, sc.code) {
