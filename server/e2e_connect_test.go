@@ -36,6 +36,7 @@ func checkPlainRefusal(t *testing.T, what string, resp *http.Response, body stri
 }
 
 func TestE2ENameRefusedBeforeUpgrade(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	watcher := join(t, e, "watcher")
 	cases := []struct{ name, query string }{
@@ -77,6 +78,7 @@ func TestE2ENameRefusedBeforeUpgrade(t *testing.T) {
 }
 
 func TestE2EValidNamesAreFolded(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	cases := []struct{ given, folded string }{
 		{"a", "a"},
@@ -101,6 +103,7 @@ func TestE2EValidNamesAreFolded(t *testing.T) {
 // limit from the welcome, so that they can pace themselves, and that a
 // server without one announces none.
 func TestE2EWelcomeAnnouncesTheRateLimit(t *testing.T) {
+	t.Parallel()
 	limited := startServer(t, withActors(func(c *actors.Config) { c.MsgRate, c.MsgBurst = 2.5, 4 }))
 	w := dial(t, limited, "alice").expect(t, "welcome")
 	if w.MsgRate != 2.5 || w.MsgBurst != 4 || !strings.Contains(w.Raw, `"msg_rate":2.5,"msg_burst":4`) {
@@ -113,6 +116,7 @@ func TestE2EWelcomeAnnouncesTheRateLimit(t *testing.T) {
 }
 
 func TestE2EWelcomeAndPresence(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	zed := dial(t, e, "zed")
 	w := zed.expect(t, "welcome")
@@ -151,6 +155,7 @@ func expectPresence(t *testing.T, c *client, user string, online bool) {
 }
 
 func TestE2ETakeover(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	bob := join(t, e, "bob")
 	// The first connection never answers pings, so nothing it is sent is
@@ -200,6 +205,7 @@ func TestE2ETakeover(t *testing.T) {
 }
 
 func TestE2EOrigin(t *testing.T) {
+	t.Parallel()
 	e := startServer(t, withServer(func(c *server.Config) {
 		c.AllowedOrigins = []string{"https://chat.example"}
 	}))
@@ -226,6 +232,7 @@ func tryDial(e *env, user string) (ws *websocket.Conn, status int) {
 }
 
 func TestE2EMaxConns(t *testing.T) {
+	t.Parallel()
 	e := startServer(t, withServer(func(c *server.Config) { c.MaxConns = 2 }))
 	a := join(t, e, "a")
 	join(t, e, "b")
@@ -244,6 +251,7 @@ func TestE2EMaxConns(t *testing.T) {
 }
 
 func TestE2EMaxConnsPerIP(t *testing.T) {
+	t.Parallel()
 	e := startServer(t, withServer(func(c *server.Config) { c.MaxConnsPerIP = 1 }))
 	join(t, e, "a")
 	resp, body := refusedDial(t, e, "user=b", nil)
@@ -251,6 +259,7 @@ func TestE2EMaxConnsPerIP(t *testing.T) {
 }
 
 func TestE2ENoCompression(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	dl := websocket.Dialer{HandshakeTimeout: waitFor, EnableCompression: true}
 	ws, resp, err := dl.Dial(e.wsURL+"?user=zip", nil)
@@ -265,6 +274,7 @@ func TestE2ENoCompression(t *testing.T) {
 }
 
 func TestE2EShutdownClosesWith1001(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	a, b := join(t, e, "a"), join(t, e, "b")
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
@@ -290,6 +300,7 @@ func fastPings() option {
 }
 
 func TestE2EPingsKeepALiveClient(t *testing.T) {
+	t.Parallel()
 	e := startServer(t, fastPings())
 	var pings atomic.Int32
 	c := join(t, e, "alive", withPingHook(func(string) bool { pings.Add(1); return true }))
@@ -301,6 +312,7 @@ func TestE2EPingsKeepALiveClient(t *testing.T) {
 }
 
 func TestE2EPeerThatStopsAnsweringIsClosed(t *testing.T) {
+	t.Parallel()
 	e := startServer(t, fastPings())
 	watcher := join(t, e, "watcher")
 	var pings atomic.Int32

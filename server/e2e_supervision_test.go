@@ -17,6 +17,7 @@ func debugFaults(limit int) option {
 }
 
 func TestE2EPanicKeepsConnectionAndQueue(t *testing.T) {
+	t.Parallel()
 	e := startServer(t, debugFaults(5))
 	bob := join(t, e, "bob")
 	// alice confirms nothing, so bob's dm stays in her inbox.
@@ -47,6 +48,7 @@ func TestE2EPanicKeepsConnectionAndQueue(t *testing.T) {
 }
 
 func TestE2ERepeatedPanicsCloseWithInternalError(t *testing.T) {
+	t.Parallel()
 	e := startServer(t, debugFaults(1))
 	bob := join(t, e, "bob")
 	alice := join(t, e, "alice")

@@ -101,6 +101,7 @@ func h4ExpectMoved(t *testing.T, e *h4Env, before, want h4Samples, ignore ...str
 // bad_request, one rate_limited, one refused connection, one slow consumer)
 // and checks that each chat_ metric moved by exactly that much.
 func TestMetricsCountAScriptedSession(t *testing.T) {
+	t.Parallel()
 	// Six messages from alice pass the limit; the seventh does not, and
 	// one refusal is not flooding. An outbox of 2 KiB fits every frame of
 	// the session but the one private message that makes a slow consumer.
@@ -188,6 +189,7 @@ func h4Request(t *testing.T, c *h4Client, req wire.ClientFrame, want string) h4F
 // TestMetricsRefusalsByReason checks the labels of refused connections:
 // each refusal before the upgrade is counted once under its reason.
 func TestMetricsRefusalsByReason(t *testing.T) {
+	t.Parallel()
 	e := h4Start(t, actors.Config{}, server.Config{MaxConns: 1})
 	before := h4Scrape(t, e)
 	only := h4Join(t, e, "only")
