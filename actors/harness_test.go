@@ -245,23 +245,30 @@ func (h *harness) supervisionEvents() *probe {
 // order they started watching, so it also tells that every earlier watcher
 // has been sent its Terminated.
 type watcher struct {
-	target *actor.PID
-	out    *probe
+	target   *actor.PID
+	out      *probe
+	watching chan struct{} // closed once the Watch is in target's mailbox
 }
 
 func (w *watcher) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		ctx.Watch(w.target)
+		close(w.watching)
 	case *actor.Terminated:
 		w.out.push(received{msg: m, sender: m.Who})
 	}
 }
 
-// watch starts watching pid; the returned probe gets its Terminated.
+// watch starts watching pid and returns once the watch is in place; the
+// returned probe gets its Terminated. Waiting matters: a watcher that
+// started late would watch the fresh actor that took a stopped one's PID.
 func (h *harness) watch(pid *actor.PID) *probe {
+	h.t.Helper()
 	out := newQueueProbe("watch-" + pid.Id)
-	h.root().Spawn(actor.PropsFromProducer(func() actor.Actor { return &watcher{target: pid, out: out} }))
+	watching := make(chan struct{})
+	h.root().Spawn(actor.PropsFromProducer(func() actor.Actor { return &watcher{target: pid, out: out, watching: watching} }))
+	await(h.t, watching, wait, "the watch on "+pid.Id)
 	return out
 }
 
