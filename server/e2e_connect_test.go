@@ -299,8 +299,10 @@ func fastPings() option {
 	})
 }
 
+// Not parallel: the connection lives only while every pong comes within
+// PongWait (300 ms), which the package's other tests, sharing the CPU, can
+// delay (it failed so once in parallel at a load average of 9).
 func TestE2EPingsKeepALiveClient(t *testing.T) {
-	t.Parallel()
 	e := startServer(t, fastPings())
 	var pings atomic.Int32
 	c := join(t, e, "alive", withPingHook(func(string) bool { pings.Add(1); return true }))
