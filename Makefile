@@ -40,9 +40,9 @@ build:
 chatbench:
 	cd bench && $(GO) build -o ../bin/chatbench ./cmd/chatbench
 
-## test: vet, layering and generated-code checks, then every test of both
-## modules (the server's and bench/) with the race detector
-test: vet layering proto-check
+## test: lint, vet, layering and generated-code checks, then every test of
+## both modules (the server's and bench/) with the race detector
+test: lint vet layering proto-check
 	$(GO) test -race -count=1 -timeout 10m ./...
 	cd bench && $(GO) test -race -count=1 -timeout 10m ./...
 

@@ -11,6 +11,7 @@ import (
 // Proto.Actor's info records are noise at the server's default level and
 // pass at debug level; its warnings always pass.
 func TestQuieterFiltersProtoActorInfoUnlessDebug(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		level    slog.Level
 		wantInfo bool

@@ -16,6 +16,7 @@ import (
 // after them, every one is delivered to his next session, none twice, and
 // the store holds exactly the unconfirmed ones.
 func TestSupervisionRestartLosesNothingWithTheBoltStore(t *testing.T) {
+	t.Parallel()
 	var bolt *store.Bolt
 	h := newHarness(t, func(c *Config, _ *store.Memory) {
 		var err error

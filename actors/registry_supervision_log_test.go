@@ -102,6 +102,7 @@ func checkLine(t *testing.T, l logLine, want map[string]string) {
 // the budget is spent, that the actor is stopped and what happens to the
 // connection. One line per failure: nothing else reports them again.
 func TestSupervisionLogLinesSpeakTheOperatorsWords(t *testing.T) {
+	t.Parallel()
 	sink := newLogSink()
 	h := newHarness(t, func(c *Config, _ *store.Memory) {
 		c.DebugFaults, c.RestartLimit, c.RestartWindow = true, 2, 90*time.Second
@@ -142,6 +143,7 @@ func TestSupervisionLogLinesSpeakTheOperatorsWords(t *testing.T) {
 // Failures of the actors Proto.Actor's default strategy supervises (the
 // registry, the room) are still logged, in the same words.
 func TestSupervisionLogsOtherActorsFailures(t *testing.T) {
+	t.Parallel()
 	sink := newLogSink()
 	h := newHarness(t, func(c *Config, _ *store.Memory) { c.Logger = slog.New(sink) })
 	room := actor.NewPID(h.system().Address(), "room")

@@ -24,6 +24,7 @@ func expectSupervision(t *testing.T, events *probe, who *actor.PID, d actor.Dire
 }
 
 func TestSupervisionRestartKeepsTheSessionAttached(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, debugFaults)
 	events := h.supervisionEvents()
 	bob := h.connectQuiet("bob")
@@ -54,6 +55,7 @@ func TestSupervisionRestartKeepsTheSessionAttached(t *testing.T) {
 }
 
 func TestSupervisionRestartKeepsTheQueue(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, debugFaults)
 	events := h.supervisionEvents()
 	bob := h.connectQuiet("bob")
@@ -84,6 +86,7 @@ func TestSupervisionRestartKeepsTheQueue(t *testing.T) {
 }
 
 func TestSupervisionRestartKeepsIdempotencyKeys(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, debugFaults)
 	events := h.supervisionEvents()
 	bob := h.connectQuiet("bob")
@@ -106,6 +109,7 @@ func TestSupervisionRestartKeepsIdempotencyKeys(t *testing.T) {
 }
 
 func TestSupervisionGivesUpAfterTheRestartLimit(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(c *Config, _ *store.Memory) {
 		c.DebugFaults, c.RestartLimit = true, 2
 	})
@@ -153,6 +157,7 @@ func TestSupervisionGivesUpAfterTheRestartLimit(t *testing.T) {
 // supervisor stopped must take its share with it, since the fresh actor
 // that replaces it counts the same inbox again.
 func TestSupervisionStopKeepsInboxDepthRight(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(c *Config, _ *store.Memory) {
 		c.DebugFaults, c.RestartLimit = true, 1
 	})
@@ -183,6 +188,7 @@ func TestSupervisionStopKeepsInboxDepthRight(t *testing.T) {
 }
 
 func TestDebugPanicIsUnknownWithoutDebugFaults(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	events := h.supervisionEvents()
 	alice := h.connectQuiet("alice")
@@ -196,6 +202,7 @@ func TestDebugPanicIsUnknownWithoutDebugFaults(t *testing.T) {
 }
 
 func TestSessionTakeover(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	alice := h.connect("alice")
 	bob := h.connectQuiet("bob")
@@ -261,6 +268,7 @@ func holdStop(t *testing.T, events *probe, bob *session) func() {
 // flight, so that every retry with the same key waits for an answer that
 // never comes.
 func TestSupervisionStopLeavesNoRequestUnanswered(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(c *Config, _ *store.Memory) {
 		c.DebugFaults, c.RestartLimit = true, 1
 	})
@@ -307,6 +315,7 @@ func TestSupervisionStopLeavesNoRequestUnanswered(t *testing.T) {
 // the stopping actor, where it would be lost with the mailbox and Connect
 // would fail after AskTimeout.
 func TestSupervisionReconnectDuringStopSucceeds(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(c *Config, _ *store.Memory) {
 		c.DebugFaults, c.RestartLimit, c.AskTimeout = true, 1, time.Second
 	})

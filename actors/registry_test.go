@@ -52,6 +52,7 @@ func route(t *testing.T, h *harness, replyTo *probe, to string) (*chatpb.Resolve
 }
 
 func TestRegistryConnectSpawnsOneUserActorPerName(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	first := h.probe("alice-1")
 	pid, err := h.chat.Connect("alice", first.pid)
@@ -89,6 +90,7 @@ func TestRegistryConnectSpawnsOneUserActorPerName(t *testing.T) {
 // actor, which reads from the store whether the name is known, refuses the
 // route, and passivates at once.
 func TestRegistryRouteToANameThatNeverConnected(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	h.connect("alice")
 	alice := h.probe("alice-actor")
@@ -109,6 +111,7 @@ func TestRegistryRouteToANameThatNeverConnected(t *testing.T) {
 }
 
 func TestRegistryRouteToAKnownOfflineNameQueues(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	bob := h.connect("bob")
 	bob.disconnect()
@@ -125,6 +128,7 @@ func TestRegistryRouteToAKnownOfflineNameQueues(t *testing.T) {
 }
 
 func TestRegistryKnowsNamesFromTheStore(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(_ *Config, mem *store.Memory) {
 		mem.AddUser("dave", nil) // a user from an earlier run of the server
 	})

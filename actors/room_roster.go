@@ -4,7 +4,7 @@ import (
 	"github.com/google/btree"
 )
 
-// maxListedUsers caps the names in a welcome or who answer (PROTOCOL.md).
+// maxListedUsers caps the names in a welcome or who answer (docs/protocol.md).
 const maxListedUsers = 1000
 
 // roster is the room's sorted set of online names, for welcome and who.

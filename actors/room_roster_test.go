@@ -31,6 +31,7 @@ func (m *rosterModel) page(after string) []string {
 // The roster against the model, under random joins and leaves around the
 // edge of the first page; a first page once handed out never changes.
 func TestRosterMatchesASortedList(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
 	r, model := newRoster(), &rosterModel{}
 	randomChange := func() {

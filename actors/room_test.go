@@ -84,6 +84,7 @@ func texts(msgs []*chatpb.Message) []string {
 // The edge renders a fan-out's frame once, keyed by the Deliver's pointer,
 // so every member must be handed the very same Deliver.
 func TestRoomFansOutToEveryMemberInOneOrder(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	const members, msgs = 50, 5
 	probes := make([]*probe, members)
@@ -126,6 +127,7 @@ func TestRoomFansOutToEveryMemberInOneOrder(t *testing.T) {
 }
 
 func TestRoomWelcomeListsSortedUsersAndPresenceGoesToOthers(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	carol, alice, bob := h.probe("carol"), h.probe("alice"), h.probe("bob")
 
@@ -188,6 +190,7 @@ func TestRoomWelcomeAnnouncesTheRateLimit(t *testing.T) {
 }
 
 func TestRoomLeaveRemovesMember(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	alice, bob, carol := h.probe("alice"), h.probe("bob"), h.probe("carol")
 	for _, p := range []*probe{alice, bob, carol} {
@@ -219,6 +222,7 @@ func TestRoomLeaveRemovesMember(t *testing.T) {
 }
 
 func TestRoomTakeoverJoinIsNoPresenceChangeAndStaleLeaveIsIgnored(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	alice, bob1, bob2 := h.probe("alice"), h.probe("bob1"), h.probe("bob2")
 	join(t, h, "alice", alice)
@@ -258,6 +262,7 @@ func TestRoomTakeoverJoinIsNoPresenceChangeAndStaleLeaveIsIgnored(t *testing.T) 
 }
 
 func TestRoomWhoPagesAfterAName(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(c *Config, _ *store.Memory) { c.PresenceLimit = 1 })
 	names := []string{"dave", "bob", "erin", "alice", "carol"}
 	for _, n := range names {
@@ -283,6 +288,7 @@ func TestRoomWhoPagesAfterAName(t *testing.T) {
 }
 
 func TestRoomListsAtMost1000Names(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(c *Config, _ *store.Memory) { c.PresenceLimit = 1 })
 	const n = maxListedUsers + 2
 	var last *probe
@@ -304,6 +310,7 @@ func TestRoomListsAtMost1000Names(t *testing.T) {
 }
 
 func TestRoomHistoryLimitAndBefore(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(c *Config, _ *store.Memory) { c.HistoryLimit = 4 })
 	sender := h.probe("sender")
 	var ids []string
@@ -341,6 +348,7 @@ func TestRoomHistoryLimitAndBefore(t *testing.T) {
 }
 
 func TestRoomStampsNeverGoBack(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	member := h.probe("member")
 	join(t, h, "member", member)
@@ -365,6 +373,7 @@ func TestRoomStampsNeverGoBack(t *testing.T) {
 }
 
 func TestRoomRestoresHistoryAndLastStampFromTheStore(t *testing.T) {
+	t.Parallel()
 	clock := newFakeClock()
 	mem := store.NewMemory(store.Config{Now: clock.now})
 	for i, ts := range []time.Duration{time.Second, time.Minute} {
@@ -387,6 +396,7 @@ func TestRoomRestoresHistoryAndLastStampFromTheStore(t *testing.T) {
 }
 
 func TestRoomPresenceStopsAboveTheLimit(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(c *Config, _ *store.Memory) { c.PresenceLimit = 2 })
 	a, b, c := h.probe("a"), h.probe("b"), h.probe("c")
 	join(t, h, "a", a)
@@ -410,6 +420,7 @@ func TestRoomPresenceStopsAboveTheLimit(t *testing.T) {
 // is announced gone after that message, not before it, however long the
 // message takes to be stored.
 func TestRoomPresenceWaitsForMessagesStampedBeforeIt(t *testing.T) {
+	t.Parallel()
 	var gs *gatedStore
 	h := newHarness(t, func(c *Config, mem *store.Memory) {
 		gs = newGatedStore(mem)

@@ -96,6 +96,7 @@ func userActorIDs(system *actor.ActorSystem) []string {
 }
 
 func TestPassivateStopsAnIdleOfflineUser(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	bob := h.connectQuiet("bob")
 	bob.disconnect()
@@ -117,6 +118,7 @@ func TestPassivateStopsAnIdleOfflineUser(t *testing.T) {
 }
 
 func TestPassivateOnItsOwnAfterUserIdle(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(c *Config, _ *store.Memory) {
 		c.Clock, c.UserIdle = time.Now, 20*time.Millisecond
 	})
@@ -145,6 +147,7 @@ type inFlight struct {
 // or a private message for it being stored, or a message of its own still
 // waiting for its answer. Once that is over, it passivates.
 func TestPassivateWaitsForWhatIsInFlight(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		// start sets something in flight for a user who is then offline,
@@ -204,6 +207,7 @@ func TestPassivateWaitsForWhatIsInFlight(t *testing.T) {
 // after any failure, and what the registry held in the round waits for
 // the next actor like what arrives during a supervisor's stop.
 func TestPassivateRoundEndedBySupervisorStop(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(c *Config, _ *store.Memory) { c.DebugFaults, c.RestartLimit = true, 1 })
 	events := h.supervisionEvents()
 	bob := h.connectQuiet("bob")
@@ -238,6 +242,7 @@ func TestPassivateRoundEndedBySupervisorStop(t *testing.T) {
 // passivated too. The user gets them on reconnecting, oldest first, with
 // their original ids and stamps.
 func TestPassivatedUserGetsQueuedMessagesOnReconnect(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	bob := h.connectQuiet("bob")
 	bob.disconnect()
@@ -274,6 +279,7 @@ func TestPassivatedUserGetsQueuedMessagesOnReconnect(t *testing.T) {
 // user was online is marked redelivered, one that was queued offline is
 // not (the marks that would say it was written died with the actor).
 func TestReconnectAfterPassivationGetsTheUnconfirmedInbox(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	bob := h.connectQuiet("bob")
 	bob.disconnect()
@@ -304,6 +310,7 @@ func TestReconnectAfterPassivationGetsTheUnconfirmedInbox(t *testing.T) {
 // InboxDepth counts the inboxes of the actors in memory: a passivating
 // actor takes its share with it, and the fresh one counts it again.
 func TestPassivationKeepsInboxDepthRight(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	bob := h.connectQuiet("bob")
 	bob.disconnect()
@@ -371,6 +378,7 @@ func checkRaceOutcome(t *testing.T, h *harness, alice *session, ref *string, p *
 // A Connect and a route that reach the registry after it started holding
 // for bob wait there; bob's actor stops, and a fresh one gets both.
 func TestPassivateRaceConnectAfterTheRegistryHolds(t *testing.T) {
+	t.Parallel()
 	h, alice, bob, release := raceWindow(t)
 	gone := h.watch(bob.user)
 	h.tickIdle(bob.user)
@@ -387,6 +395,7 @@ func TestPassivateRaceConnectAfterTheRegistryHolds(t *testing.T) {
 // bob's actor before the registry's answer: the actor stays, and gets the
 // route the registry held meanwhile.
 func TestPassivateRaceConnectBeforeTheRegistryHolds(t *testing.T) {
+	t.Parallel()
 	h, alice, bob, release := raceWindow(t)
 	gone := h.watch(bob.user)
 	p, answer := reconnect(h, "bob")
@@ -404,6 +413,7 @@ func TestPassivateRaceConnectBeforeTheRegistryHolds(t *testing.T) {
 // its mailbox; alice's actor, which watches bob's, routes it again through
 // the registry, and it is stored and answered once.
 func TestPassivateDMToACachedPIDIsRoutedAgain(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	bob := h.connectQuiet("bob")
 	alice := h.connectQuiet("alice")
@@ -444,6 +454,7 @@ func TestPassivateDMToACachedPIDIsRoutedAgain(t *testing.T) {
 // Private messages to names that never connected must not leave actors
 // behind, or anyone could exhaust the server by inventing names.
 func TestRoutesToUnknownNamesLeaveNoActors(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	alice := h.connectQuiet("alice")
 	const n = 1000
@@ -470,6 +481,7 @@ func TestRoutesToUnknownNamesLeaveNoActors(t *testing.T) {
 // smaller ones (compact); the users still running are still found there,
 // with the same actor.
 func TestRegistryKeepsTheRunningUsersWhenItShrinks(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	alice := h.connectQuiet("alice")
 	aliceActor, _ := h.system().ProcessRegistry.GetLocal(alice.user.Id)

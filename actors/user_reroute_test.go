@@ -65,6 +65,7 @@ func countSent(msgs []any, ref *string) int {
 // first. The message was accepted and stored all the same: sending it again
 // must not make a second message under a new id, nor a second receipt.
 func TestRerouteOfAnAnsweredMessageDoesNotDuplicateIt(t *testing.T) {
+	t.Parallel()
 	h, gs, events, alice, bob := rerouteHarness(t)
 	alice.expectSent(alice.dm("bob", "warm up")) // alice watches bob's actor
 	bob.expectDeliver()
@@ -110,6 +111,7 @@ func TestRerouteOfAnAnsweredMessageDoesNotDuplicateIt(t *testing.T) {
 // the sender sends it again, it must not become a second message with a
 // new id: clients drop a redelivery by its id, so they would show it twice.
 func TestRerouteOfAStoredMessageDoesNotDuplicateIt(t *testing.T) {
+	t.Parallel()
 	h, gs, events, alice, bob := rerouteHarness(t)
 	alice.expectSent(alice.dm("bob", "warm up")) // alice watches bob's actor
 	bob.expectDeliver()
@@ -139,6 +141,7 @@ func TestRerouteOfAStoredMessageDoesNotDuplicateIt(t *testing.T) {
 // start, and meets it again in its sender's retry: it must take it in
 // once, count it once, and answer it once.
 func TestRerouteStaleCompletionReachesTheFreshActor(t *testing.T) {
+	t.Parallel()
 	h, gs, events, alice, bob := rerouteHarness(t)
 	alice.expectSent(alice.dm("bob", "warm up"))
 	bob.expectDeliver()
@@ -182,6 +185,7 @@ func TestRerouteStaleCompletionReachesTheFreshActor(t *testing.T) {
 // must not change the route it sent (to mark the second copy a retry)
 // while the fresh actor may be reading the first copy: -race tells.
 func TestRerouteOfARouteTheRegistryHeld(t *testing.T) {
+	t.Parallel()
 	h, gs, events, alice, bob := rerouteHarness(t)
 
 	// The registry is busy while alice sends #0 and #1, so she does not

@@ -27,6 +27,7 @@ func checkDM(t *testing.T, d *chatpb.Deliver, sent *chatpb.Sent, from, to, text 
 }
 
 func TestUserQueuesWhileOfflineAndDrainsFIFOOnConnect(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	bob := h.connectQuiet("bob")
 	bob.disconnect()
@@ -65,6 +66,7 @@ func TestUserQueuesWhileOfflineAndDrainsFIFOOnConnect(t *testing.T) {
 }
 
 func TestUserConfirmRemovesFromInbox(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	bob := h.connectQuiet("bob")
 	alice := h.connectQuiet("alice")
@@ -113,6 +115,7 @@ func TestUserConfirmRemovesFromInbox(t *testing.T) {
 }
 
 func TestUserRedeliversUnconfirmedToTheNextSession(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	bob := h.connectQuiet("bob")
 	alice := h.connectQuiet("alice")
@@ -148,6 +151,7 @@ func TestUserRedeliversUnconfirmedToTheNextSession(t *testing.T) {
 }
 
 func TestUserDMToOneself(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	alice := h.connectQuiet("alice")
 	ref := alice.dm("alice", "note to self")
@@ -160,6 +164,7 @@ func TestUserDMToOneself(t *testing.T) {
 }
 
 func TestUserDMToUnknownUserIsRefused(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	alice := h.connectQuiet("alice")
 	ref := alice.dm("ghost", "hello?")
@@ -170,6 +175,7 @@ func TestUserDMToUnknownUserIsRefused(t *testing.T) {
 }
 
 func TestUserQueueFull(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(c *Config, _ *store.Memory) { c.QueueMax = 3 })
 	bob := h.connectQuiet("bob")
 	bob.disconnect()
@@ -227,6 +233,7 @@ func expectSayOutcome(t *testing.T, s *session, ref *string) {
 }
 
 func TestUserRateLimitRefusesThenEndsAFlooder(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, rateLimited)
 	alice := h.connectQuiet("alice")
 	expectSayOutcome(t, alice, alice.say("one"))
@@ -255,6 +262,7 @@ func TestUserRateLimitRefusesThenEndsAFlooder(t *testing.T) {
 }
 
 func TestUserRateLimitComesBeforeInvalid(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, rateLimited)
 	alice := h.connectQuiet("alice")
 	invalid := func(counts bool, code chatpb.ErrorCode) *string {
@@ -272,6 +280,7 @@ func TestUserRateLimitComesBeforeInvalid(t *testing.T) {
 }
 
 func TestUserIdempotencyKeyAnswersTheOriginalReceipt(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	bob := h.connectQuiet("bob")
 	alice := h.connectQuiet("alice")
@@ -315,6 +324,7 @@ func TestUserIdempotencyKeyAnswersTheOriginalReceipt(t *testing.T) {
 }
 
 func TestUserIdempotencyKeyRepeatedWhileInFlight(t *testing.T) {
+	t.Parallel()
 	var gs *gatedStore
 	h := newHarness(t, func(c *Config, mem *store.Memory) {
 		gs = newGatedStore(mem)
@@ -348,6 +358,7 @@ func TestUserIdempotencyKeyRepeatedWhileInFlight(t *testing.T) {
 }
 
 func TestUserRefusedKeyIsJudgedAfresh(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	alice := h.connectQuiet("alice")
 	ref := alice.ref()
@@ -367,6 +378,7 @@ func TestUserRefusedKeyIsJudgedAfresh(t *testing.T) {
 // slow to forward a second message (here it is held busy, as a wave of
 // connections would keep it); a third must not overtake it by going direct.
 func TestUserDMOrderHoldsWhileTheRegistryIsBusy(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	bob := h.connectQuiet("bob")
 	alice := h.connectQuiet("alice")
@@ -410,6 +422,7 @@ func TestUserDMOrderHoldsWhileTheRegistryIsBusy(t *testing.T) {
 // confirmation lets more follow, in order, and a message that arrives
 // meanwhile waits its turn behind the queued ones.
 func TestUserDeliveryWindowDrainsAtTheConfirmPace(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(c *Config, _ *store.Memory) { c.DeliveryWindow = 3 })
 	bob := h.connectQuiet("bob")
 	bob.disconnect()
@@ -450,6 +463,7 @@ func TestUserDeliveryWindowDrainsAtTheConfirmPace(t *testing.T) {
 // out all at once either: what is written unconfirmed stops at the byte
 // window, and the rest follows the confirmation.
 func TestUserDeliveryWindowCountsBytes(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	bob := h.connectQuiet("bob")
 	bob.disconnect()
@@ -477,6 +491,7 @@ func TestUserDeliveryWindowCountsBytes(t *testing.T) {
 // The edge undoes a Connect that timed out by sending Disconnect, with the
 // user's name, to the registry, which hands it to the user's actor.
 func TestUserDisconnectThroughTheRegistry(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	alice := h.connect("alice")
 	bob := h.connectQuiet("bob")

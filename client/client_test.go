@@ -97,6 +97,7 @@ func refString(t *testing.T, f wire.ClientFrame) string {
 }
 
 func TestClientSendsKeysAndRefs(t *testing.T) {
+	t.Parallel()
 	fs := newFakeServer(t)
 	cfg := testConfig(fs)
 	cfg.History = 7
@@ -143,6 +144,7 @@ func TestClientSendsKeysAndRefs(t *testing.T) {
 }
 
 func TestClientResendsUnconfirmedWithSameKeys(t *testing.T) {
+	t.Parallel()
 	fs := newFakeServer(t)
 	c, events, _ := runClient(t, testConfig(fs))
 	first := fs.accept()
@@ -180,6 +182,7 @@ func TestClientResendsUnconfirmedWithSameKeys(t *testing.T) {
 }
 
 func TestClientStopsOnSessionReplaced(t *testing.T) {
+	t.Parallel()
 	fs := newFakeServer(t)
 	_, events, done := runClient(t, testConfig(fs))
 	fc := fs.accept()
@@ -205,6 +208,7 @@ func TestClientStopsOnSessionReplaced(t *testing.T) {
 }
 
 func TestClientCloseCodeAloneStopsToo(t *testing.T) {
+	t.Parallel()
 	fs := newFakeServer(t)
 	_, _, done := runClient(t, testConfig(fs))
 	fs.accept().closeWith(wire.CloseReplaced, "")
@@ -219,6 +223,7 @@ func TestClientCloseCodeAloneStopsToo(t *testing.T) {
 }
 
 func TestClientReconnectsAfterServerShutdown(t *testing.T) {
+	t.Parallel()
 	fs := newFakeServer(t)
 	_, events, _ := runClient(t, testConfig(fs))
 	fs.accept().closeWith(wire.CloseShutdown, "")
@@ -231,6 +236,7 @@ func TestClientReconnectsAfterServerShutdown(t *testing.T) {
 }
 
 func TestClientDropsDuplicatesAndSeenHistory(t *testing.T) {
+	t.Parallel()
 	fs := newFakeServer(t)
 	cfg := testConfig(fs)
 	cfg.History = 20
@@ -268,6 +274,7 @@ func TestClientDropsDuplicatesAndSeenHistory(t *testing.T) {
 }
 
 func TestClientHoldsLiveEventsForHistoryBriefly(t *testing.T) {
+	t.Parallel()
 	fs := newFakeServer(t)
 	cfg := testConfig(fs)
 	cfg.History = 20
@@ -284,6 +291,7 @@ func TestClientHoldsLiveEventsForHistoryBriefly(t *testing.T) {
 }
 
 func TestClientIgnoresRefusedHistory(t *testing.T) {
+	t.Parallel()
 	fs := newFakeServer(t)
 	cfg := testConfig(fs)
 	cfg.History = 20
@@ -301,6 +309,7 @@ func TestClientIgnoresRefusedHistory(t *testing.T) {
 }
 
 func TestClientRefusesOversizeLocally(t *testing.T) {
+	t.Parallel()
 	fs := newFakeServer(t)
 	cfg := testConfig(fs)
 	cfg.MaxFrame = 100
@@ -317,6 +326,7 @@ func TestClientRefusesOversizeLocally(t *testing.T) {
 }
 
 func TestClientCloseWhileServerDown(t *testing.T) {
+	t.Parallel()
 	fs := newFakeServer(t)
 	cfg := testConfig(fs)
 	fs.srv.Close() // nothing listens: every dial fails
@@ -337,6 +347,7 @@ func TestClientCloseWhileServerDown(t *testing.T) {
 }
 
 func TestClientRefusedName(t *testing.T) {
+	t.Parallel()
 	fs := newFakeServer(t)
 	fs.refuse = "invalid user name: must start with a letter, digit or _"
 	_, _, done := runClient(t, testConfig(fs))
@@ -352,6 +363,7 @@ func TestClientRefusedName(t *testing.T) {
 }
 
 func TestRunLinesSendsAndExitsAfterReceipts(t *testing.T) {
+	t.Parallel()
 	fs := newFakeServer(t)
 	cfg := testConfig(fs)
 	cfg.History = 20
@@ -388,6 +400,7 @@ func TestRunLinesSendsAndExitsAfterReceipts(t *testing.T) {
 }
 
 func TestRunLinesPrintsDuplicateOnce(t *testing.T) {
+	t.Parallel()
 	fs := newFakeServer(t)
 	inR, inW := io.Pipe()
 	out := newLineWriter()
@@ -412,6 +425,7 @@ func TestRunLinesPrintsDuplicateOnce(t *testing.T) {
 }
 
 func TestRunLinesJSONPrintsRawFrames(t *testing.T) {
+	t.Parallel()
 	fs := newFakeServer(t)
 	cfg := testConfig(fs)
 	cfg.JSON = true
@@ -441,6 +455,7 @@ func TestRunLinesJSONPrintsRawFrames(t *testing.T) {
 }
 
 func TestRunLinesReportsUnconfirmed(t *testing.T) {
+	t.Parallel()
 	fs := newFakeServer(t)
 	cfg := testConfig(fs)
 	cfg.DrainTimeout = 100 * time.Millisecond

@@ -106,6 +106,7 @@ func (sc *ptyScreen) typeLine(line string) {
 // makes way for the password prompt, the password is not echoed, the chat
 // goes on; /passwd asks three times without echo and the editor comes back.
 func TestTerminalSignInAndPasswdWithoutEcho(t *testing.T) {
+	t.Parallel()
 	fs, cfg := aliceServer(t)
 	cfg.Password = nil // ask at the terminal
 	tty, sc := newPTY(t)

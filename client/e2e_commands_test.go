@@ -46,6 +46,7 @@ func withFaults(log *syncBuffer) func(*actors.Config) {
 // client stays connected: its next request is answered by the new
 // incarnation, and its private message reaches bob.
 func TestE2EDebugPanicFromTheClient(t *testing.T) {
+	t.Parallel()
 	log := &syncBuffer{}
 	url := e2eServer(t, withFaults(log))
 	bob := e2eJoin(t, url, "bob")
@@ -72,6 +73,7 @@ func TestE2EDebugPanicFromTheClient(t *testing.T) {
 // client shows its answer and counts it as refused. (The refusal has no
 // ref to wait for; the answer to the /who after it comes after it.)
 func TestE2EUnknownCommandIsTheServersToRefuse(t *testing.T) {
+	t.Parallel()
 	url := e2eServer(t)
 	var out strings.Builder
 	ctx, cancel := context.WithTimeout(context.Background(), 3*e2eWait)
@@ -90,6 +92,7 @@ func TestE2EUnknownCommandIsTheServersToRefuse(t *testing.T) {
 // unanswered request is answered by the fresh actor, and the run counts as
 // a success: nothing alice sent was refused.
 func TestE2ESupervisorStopIsNotARefusal(t *testing.T) {
+	t.Parallel()
 	log := &syncBuffer{}
 	url := e2eServer(t, withFaults(log), func(c *actors.Config) { c.RestartLimit = 1 })
 	lines := e2eRunLines(t, e2eConfig(url, "alice"), "/debug panic\n/debug panic\n/who\n")

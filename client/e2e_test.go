@@ -116,7 +116,10 @@ type e2eRead struct {
 func e2eJoin(t *testing.T, url, user string) *e2ePeer {
 	t.Helper()
 	dl := websocket.Dialer{HandshakeTimeout: e2eWait}
-	ws, _, err := dl.Dial(url+"?user="+user, nil)
+	ws, resp, err := dl.Dial(url+"?user="+user, nil)
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
 	if err != nil {
 		t.Fatalf("%s: dial: %v", user, err)
 	}
@@ -179,6 +182,7 @@ func (p *e2ePeer) expectMessage(t *testing.T, kind, text string) e2eRead {
 // TestE2ERunLinesAgainstServer pipes three lines into the client as alice,
 // with bob online, and checks what alice's output shows and bob receives.
 func TestE2ERunLinesAgainstServer(t *testing.T) {
+	t.Parallel()
 	url := e2eServer(t)
 	bob := e2eJoin(t, url, "bob")
 	lines := e2eRunLines(t, e2eConfig(url, "alice"), "hello\n/dm bob hi\n/who\n")
@@ -228,12 +232,15 @@ func (p *e2eProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	defer down.Close()
-	up, _, err := (&websocket.Dialer{HandshakeTimeout: e2eWait}).Dial(p.upstream+"?"+r.URL.RawQuery, nil)
+	defer func() { _ = down.Close() }()
+	up, resp, err := (&websocket.Dialer{HandshakeTimeout: e2eWait}).Dial(p.upstream+"?"+r.URL.RawQuery, nil)
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
 	if err != nil {
 		return
 	}
-	defer up.Close()
+	defer func() { _ = up.Close() }()
 	p.mu.Lock()
 	p.conns++
 	cut := p.conns == 1
@@ -258,7 +265,7 @@ func (p *e2eProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // fromClient relays the client's frames to the server, noting the dms.
 func (p *e2eProxy) fromClient(down, up *websocket.Conn) {
-	defer up.Close()
+	defer func() { _ = up.Close() }()
 	for {
 		_, data, err := down.ReadMessage()
 		if err != nil {
@@ -281,6 +288,7 @@ func (p *e2eProxy) fromClient(down, up *websocket.Conn) {
 // The client must send it again with the same key after reconnecting, get
 // the original receipt, and bob must get the message exactly once.
 func TestE2EResendAfterDropDeliversOnce(t *testing.T) {
+	t.Parallel()
 	url := e2eServer(t)
 	bob := e2eJoin(t, url, "bob")
 	proxy := &e2eProxy{upstream: url}

@@ -80,7 +80,7 @@ func (fs *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
 	if fs.refuse != "" {
 		w.Header().Set("Content-Type", "text/plain")
 		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprintln(w, fs.refuse)
+		_, _ = fmt.Fprintln(w, fs.refuse)
 		return
 	}
 	user, token, ok := fs.auth.admit(w, r)
@@ -206,10 +206,10 @@ func answers(f wire.ClientFrame, n int, user string) []string {
 	ref := refOfClient(f)
 	ts := "2026-11-28T12:00:01.000Z"
 	switch f.Type {
-	case "say":
+	case "say": // the copy first: the room sends it before the receipt
 		return []string{
-			fmt.Sprintf(`{"type":"sent","ref":%q,"id":"m%d","ts":%q}`, ref, n, ts),
 			fmt.Sprintf(`{"type":"message","id":"m%d","kind":"public","from":%q,"text":%q,"ts":%q}`, n, user, f.Text, ts),
+			fmt.Sprintf(`{"type":"sent","ref":%q,"id":"m%d","ts":%q}`, ref, n, ts),
 		}
 	case "dm":
 		return []string{fmt.Sprintf(`{"type":"sent","ref":%q,"id":"m%d","ts":%q,"queued":true}`, ref, n, ts)}

@@ -28,6 +28,7 @@ func frame(t *testing.T, js string) wire.ServerFrame {
 }
 
 func TestFormatterEvent(t *testing.T) {
+	t.Parallel()
 	dmReq := &Request{Ref: "r1", Command: Command{Kind: CmdDM, To: "bob", Text: "psst"}}
 	sayReq := &Request{Ref: "r2", Command: Command{Kind: CmdSay, Text: "hello everyone"}}
 	tests := []struct {
@@ -103,6 +104,7 @@ func evReq(js string, req *Request) func(*testing.T) Event {
 }
 
 func TestFormatterColors(t *testing.T) {
+	t.Parallel()
 	plain := Formatter{User: "alice", Now: func() time.Time { return testNow }, Location: time.UTC}
 	color := plain
 	color.Color = true
@@ -147,6 +149,7 @@ func ansiCodes(s string) []string {
 }
 
 func TestFormatterMissingTimestamp(t *testing.T) {
+	t.Parallel()
 	f := Formatter{Now: func() time.Time { return testNow }, Location: time.UTC}
 	got := f.Event(Event{Frame: frame(t, `{"type":"message","id":"1","kind":"public","from":"bob","text":"hi","ts":"yesterday"}`)})
 	if want := []string{"--:--:-- <bob> hi"}; !reflect.DeepEqual(got, want) {
@@ -155,6 +158,7 @@ func TestFormatterMissingTimestamp(t *testing.T) {
 }
 
 func TestSeenSetForgetsOldest(t *testing.T) {
+	t.Parallel()
 	s := newSeenSet(3)
 	for _, id := range []string{"a", "b", "c"} {
 		if !s.add(id) {
@@ -171,7 +175,7 @@ func TestSeenSetForgetsOldest(t *testing.T) {
 	if s.add("d") {
 		t.Error("the newest id was forgotten")
 	}
-	if !s.add("") || !s.add("") {
+	if first, again := s.add(""), s.add(""); !first || !again {
 		t.Error("an empty id must always count as new")
 	}
 	if len(s.ids) != 3 {

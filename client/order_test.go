@@ -29,6 +29,7 @@ func ownLines(out *lineWriter) []string {
 // Answers come in any order; the user's own lines show in the order the
 // user sent them, and other people's messages are not held back for them.
 func TestRunLinesShowsOwnLinesInSendOrder(t *testing.T) {
+	t.Parallel()
 	fs := newFakeServer(t)
 	out := newLineWriter()
 	done := make(chan error, 1)
@@ -60,6 +61,7 @@ func TestRunLinesShowsOwnLinesInSendOrder(t *testing.T) {
 // A request the server never answers holds the lines after it for
 // OrderWait at most.
 func TestRunLinesOrderWaitsBriefly(t *testing.T) {
+	t.Parallel()
 	fs := newFakeServer(t)
 	cfg := testConfig(fs)
 	cfg.OrderWait = 200 * time.Millisecond

@@ -46,6 +46,7 @@ func numbered(n int) string {
 // the limit the welcome announced, so every line gets its receipt, none is
 // shown as refused, and they show in the order they were piped.
 func TestRunLinesPacesToTheAnnouncedLimit(t *testing.T) {
+	t.Parallel()
 	fs := newFakeServer(t)
 	fs.extra = `,"msg_rate":50,"msg_burst":10`
 	out := newLineWriter()
@@ -86,6 +87,7 @@ func TestRunLinesPacesToTheAnnouncedLimit(t *testing.T) {
 // shown as refused; the line after it, accepted first, still shows after
 // it.
 func TestRunLinesResendsWhatWasRateLimited(t *testing.T) {
+	t.Parallel()
 	fs := newFakeServer(t)
 	out := newLineWriter()
 	done := make(chan error, 1)

@@ -13,6 +13,7 @@ import (
 // lines they are, and the server's answer is shown; "//" still escapes a
 // public message that starts with "/".
 func TestRunLinesPassesUnknownCommandsToServer(t *testing.T) {
+	t.Parallel()
 	fs := newFakeServer(t)
 	out := newLineWriter()
 	done := make(chan error, 1)
@@ -49,6 +50,7 @@ func TestRunLinesPassesUnknownCommandsToServer(t *testing.T) {
 // next connection is up, and only then: nothing answers it, so it is not
 // kept for resending.
 func TestClientSendsServerCommandOnce(t *testing.T) {
+	t.Parallel()
 	fs := newFakeServer(t)
 	c, events, _ := runClient(t, testConfig(fs))
 	fs.accept().drop()

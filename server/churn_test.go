@@ -1,6 +1,6 @@
 package server_test
 
-// The churn soak of issue 4: thousands of connect/send/disconnect cycles
+// The churn soak: thousands of connect/send/disconnect cycles
 // with takeovers mixed in, after which goroutines, actor processes and
 // memory are back to their baseline, and no private message was lost or
 // duplicated to a client that confirms. Also the other way connections
@@ -286,7 +286,8 @@ func (h *h4Churner) run(w int, deadline time.Time, failed *atomic.Bool, cycles *
 // Afterwards goroutines, actor processes and heap are back at the
 // baseline (plus one user actor per name, which live by design), and
 // every private message with a receipt was read by its recipient, with no
-// duplicate that is not marked redelivered.
+// duplicate that is not marked redelivered. Not parallel: it counts the
+// process's goroutines and heap.
 func TestChurnSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("soak test; skipped with -short")
@@ -403,6 +404,7 @@ func h4CheckBaseline(t *testing.T, e *h4Env, base h4Baseline) {
 // messages, and the five get every message, before and after, and stay
 // connected.
 func TestSlowConsumerUnderLoad(t *testing.T) {
+	t.Parallel()
 	// Small server send buffers let the slow client's backlog reach the
 	// outbox after some 200 KiB rather than megabytes; the outbox holds
 	// eight messages.

@@ -54,7 +54,6 @@ type dialConfig struct {
 	dialer   websocket.Dialer
 	noReader bool                   // the test reads c.ws itself
 	pingHook func(data string) bool // sees each ping; answers it when true
-	pongHook func(data string)      // sees each pong
 }
 
 // dialOption adjusts how a client connects.
@@ -74,11 +73,6 @@ func withPingHook(hook func(data string) bool) dialOption {
 }
 
 // withDialer replaces the dialer (buffer sizes, socket options).
-// withPongHook shows the client each pong (the answers to its own pings).
-func withPongHook(hook func(data string)) dialOption {
-	return func(d *dialConfig) { d.pongHook = hook }
-}
-
 func withDialer(dl websocket.Dialer) dialOption { return func(d *dialConfig) { d.dialer = dl } }
 
 // dial connects as user (the name is query-escaped) and does not read the
@@ -103,6 +97,9 @@ func dialQuery(t *testing.T, e *env, rawQuery, user string, opts ...dialOption) 
 		o(&dc)
 	}
 	ws, resp, err := dc.dialer.Dial(e.wsURL+"?"+rawQuery, dc.header)
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
 	if err != nil {
 		status := 0
 		if resp != nil {
@@ -120,10 +117,6 @@ func dialQuery(t *testing.T, e *env, rawQuery, user string, opts ...dialOption) 
 			return nil
 		})
 	}
-	if dc.pongHook != nil {
-		hook := dc.pongHook
-		ws.SetPongHandler(func(data string) error { hook(data); return nil })
-	}
 	if dc.noReader {
 		close(c.done)
 	} else {
@@ -134,7 +127,10 @@ func dialQuery(t *testing.T, e *env, rawQuery, user string, opts ...dialOption) 
 }
 
 // refusedDial tries to connect with the given raw query and headers and
-// returns the HTTP response of a refused upgrade, with its body.
+// returns the HTTP response of a refused upgrade, with its body (read and
+// closed).
+//
+//bodyclose:handled
 func refusedDial(t *testing.T, e *env, rawQuery string, header http.Header) (*http.Response, string) {
 	t.Helper()
 	dl := websocket.Dialer{HandshakeTimeout: waitFor}
@@ -147,6 +143,7 @@ func refusedDial(t *testing.T, e *env, rawQuery string, header http.Header) (*ht
 		t.Fatalf("dial %q: %v, and no HTTP response", rawQuery, err)
 	}
 	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
 	return resp, string(body)
 }
 

@@ -69,7 +69,7 @@ func streamPeer(e *env, user string, sc streamCase) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	defer ws.Close()
+	defer func() { _ = ws.Close() }()
 	read := make(chan error, 1)
 	go func() { // gorilla answers the close frame while this reads
 		for {
@@ -120,7 +120,8 @@ func loadCPU(stop <-chan struct{}) *sync.WaitGroup {
 
 // TestE2EStreamingPeersReadTheirCloseCode closes a few hundred peers that
 // keep sending while they are closed, with the CPU loaded: each must read
-// the exact close code.
+// the exact close code. Not parallel: it loads every core on purpose, and
+// the other tests would share the load.
 func TestE2EStreamingPeersReadTheirCloseCode(t *testing.T) {
 	const rounds, parallel = 100, 16 // 400 peers, 16 at a time
 	e := startServer(t, withActors(func(c *actors.Config) {

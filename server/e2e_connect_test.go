@@ -36,6 +36,7 @@ func checkPlainRefusal(t *testing.T, what string, resp *http.Response, body stri
 }
 
 func TestE2ENameRefusedBeforeUpgrade(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	watcher := join(t, e, "watcher")
 	cases := []struct{ name, query string }{
@@ -77,6 +78,7 @@ func TestE2ENameRefusedBeforeUpgrade(t *testing.T) {
 }
 
 func TestE2EValidNamesAreFolded(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	cases := []struct{ given, folded string }{
 		{"a", "a"},
@@ -101,6 +103,7 @@ func TestE2EValidNamesAreFolded(t *testing.T) {
 // limit from the welcome, so that they can pace themselves, and that a
 // server without one announces none.
 func TestE2EWelcomeAnnouncesTheRateLimit(t *testing.T) {
+	t.Parallel()
 	limited := startServer(t, withActors(func(c *actors.Config) { c.MsgRate, c.MsgBurst = 2.5, 4 }))
 	w := dial(t, limited, "alice").expect(t, "welcome")
 	if w.MsgRate != 2.5 || w.MsgBurst != 4 || !strings.Contains(w.Raw, `"msg_rate":2.5,"msg_burst":4`) {
@@ -113,6 +116,7 @@ func TestE2EWelcomeAnnouncesTheRateLimit(t *testing.T) {
 }
 
 func TestE2EWelcomeAndPresence(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	zed := dial(t, e, "zed")
 	w := zed.expect(t, "welcome")
@@ -151,6 +155,7 @@ func expectPresence(t *testing.T, c *client, user string, online bool) {
 }
 
 func TestE2ETakeover(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	bob := join(t, e, "bob")
 	// The first connection never answers pings, so nothing it is sent is
@@ -200,6 +205,7 @@ func TestE2ETakeover(t *testing.T) {
 }
 
 func TestE2EOrigin(t *testing.T) {
+	t.Parallel()
 	e := startServer(t, withServer(func(c *server.Config) {
 		c.AllowedOrigins = []string{"https://chat.example"}
 	}))
@@ -216,6 +222,9 @@ func TestE2EOrigin(t *testing.T) {
 func tryDial(e *env, user string) (ws *websocket.Conn, status int) {
 	dl := websocket.Dialer{HandshakeTimeout: waitFor}
 	ws, resp, err := dl.Dial(e.wsURL+"?user="+user, nil)
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
 	if err != nil && resp != nil {
 		return nil, resp.StatusCode
 	}
@@ -223,6 +232,7 @@ func tryDial(e *env, user string) (ws *websocket.Conn, status int) {
 }
 
 func TestE2EMaxConns(t *testing.T) {
+	t.Parallel()
 	e := startServer(t, withServer(func(c *server.Config) { c.MaxConns = 2 }))
 	a := join(t, e, "a")
 	join(t, e, "b")
@@ -241,6 +251,7 @@ func TestE2EMaxConns(t *testing.T) {
 }
 
 func TestE2EMaxConnsPerIP(t *testing.T) {
+	t.Parallel()
 	e := startServer(t, withServer(func(c *server.Config) { c.MaxConnsPerIP = 1 }))
 	join(t, e, "a")
 	resp, body := refusedDial(t, e, "user=b", nil)
@@ -248,19 +259,22 @@ func TestE2EMaxConnsPerIP(t *testing.T) {
 }
 
 func TestE2ENoCompression(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	dl := websocket.Dialer{HandshakeTimeout: waitFor, EnableCompression: true}
 	ws, resp, err := dl.Dial(e.wsURL+"?user=zip", nil)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
-	defer ws.Close()
+	_ = resp.Body.Close() // empty after an upgrade; the headers are what counts
+	t.Cleanup(func() { _ = ws.Close() })
 	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); ext != "" {
 		t.Errorf("server negotiated %q, want no extension", ext)
 	}
 }
 
 func TestE2EShutdownClosesWith1001(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	a, b := join(t, e, "a"), join(t, e, "b")
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
@@ -285,6 +299,9 @@ func fastPings() option {
 	})
 }
 
+// Not parallel: the connection lives only while every pong comes within
+// PongWait (300 ms), which the package's other tests, sharing the CPU, can
+// delay (it failed so once in parallel at a load average of 9).
 func TestE2EPingsKeepALiveClient(t *testing.T) {
 	e := startServer(t, fastPings())
 	var pings atomic.Int32
@@ -297,6 +314,7 @@ func TestE2EPingsKeepALiveClient(t *testing.T) {
 }
 
 func TestE2EPeerThatStopsAnsweringIsClosed(t *testing.T) {
+	t.Parallel()
 	e := startServer(t, fastPings())
 	watcher := join(t, e, "watcher")
 	var pings atomic.Int32

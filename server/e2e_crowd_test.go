@@ -1,6 +1,6 @@
 package server_test
 
-// PROTOCOL.md: lists of users are capped at 1000 names and paged with
+// docs/protocol.md: lists of users are capped at 1000 names and paged with
 // "after"; presence notices stop in a crowd larger than the presence limit.
 
 import (
@@ -12,6 +12,7 @@ import (
 )
 
 func TestE2EPresenceStopsAbovePresenceLimit(t *testing.T) {
+	t.Parallel()
 	e := startServer(t, withActors(func(c *actors.Config) { c.PresenceLimit = 2 }))
 	a := join(t, e, "a")
 	join(t, e, "b")
@@ -28,6 +29,7 @@ func TestE2EPresenceStopsAbovePresenceLimit(t *testing.T) {
 // who answer list the first 1000 names, sorted, with the full count, and
 // "after" pages on to the rest.
 func TestE2EUserListsAreCappedAndPaged(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("connects 1002 clients")
 	}

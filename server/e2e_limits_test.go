@@ -1,6 +1,6 @@
 package server_test
 
-// docs/protocol.md "Limits": rate limit and flooders, slow consumers.
+// docs/protocol.md, "Limits": rate limit and flooders, slow consumers.
 
 import (
 	"fmt"
@@ -17,6 +17,7 @@ import (
 )
 
 func TestE2ERateLimited(t *testing.T) {
+	t.Parallel()
 	// A burst of 3, then one message per 100 s; flooding needs 20 refusals.
 	e := startServer(t, withActors(func(c *actors.Config) {
 		c.MsgRate, c.MsgBurst, c.FloodWindow = 0.01, 3, 1000*time.Second
@@ -48,6 +49,7 @@ func TestE2ERateLimited(t *testing.T) {
 }
 
 func TestE2EFlooderIsClosedWith1008(t *testing.T) {
+	t.Parallel()
 	// One message a second, burst 1: a client is cut off once it has been
 	// refused more than (3-1) x 1/s x 1 s = 2 times within a second.
 	e := startServer(t, withActors(func(c *actors.Config) {
@@ -83,6 +85,7 @@ func TestE2EFlooderIsClosedWith1008(t *testing.T) {
 // having received a prefix of the messages, while another client gets
 // every one of them and stays connected.
 func TestE2ESlowConsumerIsClosedWith4001(t *testing.T) {
+	t.Parallel()
 	e := startServer(t, noRateLimit(), withServer(func(c *server.Config) {
 		c.OutboxMax = 64 << 10
 		c.WriteWait = time.Minute // the stalled write must outlast the test
@@ -138,10 +141,10 @@ func TestE2ESlowConsumerIsClosedWith4001(t *testing.T) {
 
 	// The slow client reads what got through, then the 4001 close.
 	var got []string
-	_ = slow.ws.SetReadDeadline(time.Now().Add(waitFor))
 	var err error
 	for err == nil {
 		var data []byte
+		_ = slow.ws.SetReadDeadline(time.Now().Add(waitFor)) // each frame's wait, not the backlog's
 		if _, data, err = slow.ws.ReadMessage(); err == nil {
 			if f, perr := wire.ParseServerFrame(data); perr == nil && f.Type == "message" {
 				got = append(got, f.ID)

@@ -1,8 +1,8 @@
 package server_test
 
-// PROTOCOL.md "Server to client" and "Ordering and delivery": public and
-// private messages, offline queues, who, history, idempotency keys and
-// confirmed delivery.
+// docs/protocol.md, "What the server sends" and "Ordering and delivery":
+// public and private messages, offline queues, who, history, idempotency
+// keys and confirmed delivery.
 
 import (
 	"fmt"
@@ -16,6 +16,7 @@ import (
 )
 
 func TestE2EPublicMessageReachesEveryone(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	bob, carol := join(t, e, "bob"), join(t, e, "carol")
 	expectPresence(t, bob, "carol", true)
@@ -40,6 +41,7 @@ func TestE2EPublicMessageReachesEveryone(t *testing.T) {
 }
 
 func TestE2EDirectMessageReachesOnlyItsRecipient(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	bob, carol := join(t, e, "bob"), join(t, e, "carol")
 	expectPresence(t, bob, "carol", true)
@@ -68,6 +70,7 @@ func TestE2EDirectMessageReachesOnlyItsRecipient(t *testing.T) {
 }
 
 func TestE2EDirectMessageToOneself(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	alice := join(t, e, "alice")
 	alice.sendFrame(t, dmFrame("alice", "note to self", "me"))
@@ -98,6 +101,7 @@ func knownOffline(t *testing.T, e *env, name string, watcher *client) {
 }
 
 func TestE2EOfflineQueueDeliveredOnReconnect(t *testing.T) {
+	t.Parallel()
 	clock := newFakeClock()
 	e := startServer(t, withActors(func(c *actors.Config) { c.Clock = clock.Now }))
 	alice := join(t, e, "alice")
@@ -135,6 +139,7 @@ func TestE2EOfflineQueueDeliveredOnReconnect(t *testing.T) {
 }
 
 func TestE2EWho(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	for _, n := range []string{"mike", "zed", "bob"} {
 		join(t, e, n)
@@ -163,6 +168,7 @@ func TestE2EWho(t *testing.T) {
 }
 
 func TestE2EHistory(t *testing.T) {
+	t.Parallel()
 	e := startServer(t, noRateLimit())
 	bob := join(t, e, "bob")
 	alice := join(t, e, "alice")
@@ -209,6 +215,7 @@ func TestE2EHistory(t *testing.T) {
 }
 
 func TestE2EIdempotencyKey(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	bob := join(t, e, "bob")
 	alice := join(t, e, "alice")
@@ -263,6 +270,7 @@ func checkReceipt(t *testing.T, got, first frame, ref string) {
 }
 
 func TestE2EQueueFull(t *testing.T) {
+	t.Parallel()
 	e := startServer(t, withActors(func(c *actors.Config) { c.QueueMax = 2 }))
 	alice := join(t, e, "alice")
 	knownOffline(t, e, "bob", alice)
@@ -295,6 +303,7 @@ func TestE2EQueueFull(t *testing.T) {
 }
 
 func TestE2EConfirmedDeliveryIsNotRedelivered(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	alice := join(t, e, "alice")
 	bob := join(t, e, "bob")
@@ -317,6 +326,7 @@ func TestE2EConfirmedDeliveryIsNotRedelivered(t *testing.T) {
 }
 
 func TestE2EUnconfirmedDeliveryIsRedelivered(t *testing.T) {
+	t.Parallel()
 	e := startServer(t)
 	alice := join(t, e, "alice")
 	bob := join(t, e, "bob", withPingHook(func(string) bool { return false }))
@@ -348,6 +358,7 @@ func TestE2EUnconfirmedDeliveryIsRedelivered(t *testing.T) {
 // away). A confirmation lost to a race between the pong and the server's
 // own bookkeeping leaves the message unconfirmed, to be sent again.
 func TestE2EEveryPongConfirms(t *testing.T) {
+	t.Parallel()
 	e := startServer(t, noRateLimit())
 	alice := join(t, e, "alice")
 	bob := join(t, e, "bob")

@@ -1,6 +1,6 @@
 package server_test
 
-// PROTOCOL.md "Ordering and delivery" under concurrent senders.
+// docs/protocol.md, "Ordering and delivery", under concurrent senders.
 
 import (
 	"fmt"
@@ -35,6 +35,7 @@ func collect(c *client, n int, receipts map[string]frame, want int) ([]frame, er
 }
 
 func TestE2EPublicOrderUnderConcurrentSenders(t *testing.T) {
+	t.Parallel()
 	const senders, each, receivers = 8, 50, 4
 	const total = senders * each
 	e := startServer(t, noRateLimit())
@@ -126,6 +127,7 @@ func ids(fs []frame) []string {
 // recipient as fast as they can: each sender's arrive in the order sent,
 // with the ids of their receipts in that order.
 func TestE2EDirectMessageOrder(t *testing.T) {
+	t.Parallel()
 	const each = 100
 	e := startServer(t, noRateLimit())
 	bob := join(t, e, "bob")

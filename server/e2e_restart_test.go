@@ -135,7 +135,10 @@ const (
 func restartDial(t *testing.T, n *restartNode, user string, mode restartMode) *restartConn {
 	t.Helper()
 	dl := websocket.Dialer{HandshakeTimeout: restartWait}
-	ws, _, err := dl.Dial(n.url+"?user="+user, nil)
+	ws, resp, err := dl.Dial(n.url+"?user="+user, nil)
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
 	if err != nil {
 		t.Fatalf("%s: dial: %v", user, err)
 	}
@@ -321,6 +324,7 @@ func restartEventually(t *testing.T, what string, cond func() bool) {
 // history, starts a new one on the same data directory, and checks that
 // nothing the first one accepted is lost or renamed.
 func TestRestartKeepsQueuedMessagesHistoryUsersAndKeys(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	first := restartStart(t, dir)
 	restartDial(t, first, "bob", restartAnswer).leave(t) // bob is known, and offline
@@ -418,6 +422,7 @@ func restartRef(s string) *string { return &s }
 // next connection gets every one of them again, same ids, oldest first and
 // marked redelivered, before a message sent after the reconnect.
 func TestRestartDroppedConnectionRedelivers(t *testing.T) {
+	t.Parallel()
 	t.Run("read unconfirmed then TCP closed", func(t *testing.T) { restartDropped(t, restartIgnorePings) })
 	t.Run("stopped reading then TCP closed", func(t *testing.T) { restartDropped(t, restartNoRead) })
 }
@@ -474,6 +479,7 @@ func restartDropped(t *testing.T, mode restartMode) {
 // confirm it, so the inbox empties every time, without waiting for the next
 // keep-alive ping (30 s away).
 func TestRestartEveryPongConfirms(t *testing.T) {
+	t.Parallel()
 	node := restartStart(t, t.TempDir())
 	bob := restartDial(t, node, "bob", restartAnswer)
 	alice := restartDial(t, node, "alice", restartAnswer)

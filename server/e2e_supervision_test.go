@@ -1,6 +1,6 @@
 package server_test
 
-// Supervision seen from a client (issue 2, PROTOCOL.md "internal"): a user
+// Supervision seen from a client (docs/protocol.md, "internal"): a user
 // actor that panics is restarted with its connection and queue intact; one
 // that keeps failing is stopped and its connection closed with an internal
 // error.
@@ -17,6 +17,7 @@ func debugFaults(limit int) option {
 }
 
 func TestE2EPanicKeepsConnectionAndQueue(t *testing.T) {
+	t.Parallel()
 	e := startServer(t, debugFaults(5))
 	bob := join(t, e, "bob")
 	// alice confirms nothing, so bob's dm stays in her inbox.
@@ -47,6 +48,7 @@ func TestE2EPanicKeepsConnectionAndQueue(t *testing.T) {
 }
 
 func TestE2ERepeatedPanicsCloseWithInternalError(t *testing.T) {
+	t.Parallel()
 	e := startServer(t, debugFaults(1))
 	bob := join(t, e, "bob")
 	alice := join(t, e, "alice")

@@ -1,6 +1,6 @@
 package server_test
 
-// The flood benchmark of issue 4: one flooder must not hurt the others'
+// The flood benchmark: one flooder must not hurt the others'
 // latency. Compare the two sub-benchmarks' p99-ms (target: flood within
 // 2x of noflood):
 //

@@ -471,6 +471,7 @@ func h4Replies(fs []h4Frame) (sent []string, limited, other int) {
 // rate_limited error for each refused message and stays connected (its
 // flood window is too long to cut it off here).
 func TestFloodOthersGetEveryMessage(t *testing.T) {
+	t.Parallel()
 	e := h4Start(t, actors.Config{MsgRate: h4Rate, MsgBurst: h4Burst, FloodWindow: time.Hour}, server.Config{})
 	chatters := make([]*h4Client, h4Chatters)
 	for i := range chatters {
@@ -562,6 +563,7 @@ func h4CheckEveryoneGotAll(t *testing.T, clients []*h4Client, want []string, ext
 // flood window: the flooder gets rate_limited errors, then is closed with
 // 1008, while the others' chat goes on unharmed.
 func TestFloodFlooderIsClosedWith1008(t *testing.T) {
+	t.Parallel()
 	e := h4Start(t, actors.Config{MsgRate: h4Rate, MsgBurst: h4Burst, FloodWindow: 500 * time.Millisecond}, server.Config{})
 	chatters := make([]*h4Client, 5)
 	for i := range chatters {

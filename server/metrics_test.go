@@ -31,7 +31,7 @@ func h4Scrape(tb testing.TB, e *h4Env) h4Samples {
 	if err != nil {
 		tb.Fatalf("scraping /metrics: %v", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		tb.Fatalf("scraping /metrics: status %s", resp.Status)
 	}
@@ -102,6 +102,7 @@ func h4ExpectMoved(t *testing.T, e *h4Env, before, want h4Samples, ignore ...str
 // bad_request, one rate_limited, one refused connection, one slow consumer)
 // and checks that each chat_ metric moved by exactly that much.
 func TestMetricsCountAScriptedSession(t *testing.T) {
+	t.Parallel()
 	// Six messages from alice pass the limit; the seventh does not, and
 	// one refusal is not flooding. An outbox of 2 KiB fits every frame of
 	// the session but the one private message that makes a slow consumer.
@@ -112,7 +113,7 @@ func TestMetricsCountAScriptedSession(t *testing.T) {
 	if err != nil {
 		t.Fatalf("refused connection: %v", err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("invalid name: status %d, want 400", resp.StatusCode)
 	}
@@ -192,6 +193,7 @@ func h4Request(t *testing.T, c *h4Client, req wire.ClientFrame, want string) h4F
 // which every request here reuses (their bodies are read to the end), and
 // the one WebSocket.
 func TestMetricsRefusalsByReason(t *testing.T) {
+	t.Parallel()
 	e := h4Start(t, actors.Config{}, server.Config{MaxConns: 2})
 	before := h4Scrape(t, e)
 	only := h4Join(t, e, "only")
@@ -201,12 +203,15 @@ func TestMetricsRefusalsByReason(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 	}
 	// The server is full: a valid name is refused with 503.
 	ws, resp, err := websocket.DefaultDialer.Dial(e.wsURL+"?user=second", nil)
 	if err == nil {
-		ws.Close()
+		_ = ws.Close()
+	}
+	if resp != nil {
+		_ = resp.Body.Close()
 	}
 	if resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("second connection to a full server: %v, want 503", err)

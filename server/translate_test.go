@@ -217,6 +217,7 @@ func TestAppendEventWithoutFrame(t *testing.T) {
 // nothing allocated when dst has room. Two frames are exempt: a welcome
 // renders its name list apart (sessions use the shared rendering of
 // welcomes.list instead) and a history page builds its list of messages.
+// Not parallel: AllocsPerRun counts the whole process's allocations.
 func TestAppendEventAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector changes allocation counts")

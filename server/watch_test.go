@@ -47,7 +47,10 @@ func startWatchEnv(t *testing.T, user string) *watchEnv {
 		_ = chat.Stop()
 	})
 	dialer := websocket.Dialer{HandshakeTimeout: watchWait}
-	ws, _, err := dialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http")+"/chat?user="+user, nil)
+	ws, resp, err := dialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http")+"/chat?user="+user, nil)
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}

@@ -13,6 +13,7 @@ import (
 // Tests of what only the durable store promises about accounts.
 
 func TestBoltAccountsSurviveReopen(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "chat.db")
 	var clock atomic.Int64
 	cfg := Config{Now: func() time.Time { return time.UnixMilli(clock.Load()) }}
@@ -51,6 +52,7 @@ func TestBoltAccountsSurviveReopen(t *testing.T) {
 // existed (the layout of layout.go alone): it opens, keeps its data, and
 // takes accounts.
 func TestBoltAddsAccountsToAnOlderFile(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "chat.db")
 	db, err := bolt.Open(path, 0o600, nil)
 	if err != nil {

@@ -70,6 +70,7 @@ func wantErr(t testing.TB, what string, target error, write func(done func(error
 }
 
 func TestAccountCreateAndRead(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64
 		s := openAccounts(open, &clock)
@@ -125,6 +126,7 @@ func TestListAccountsByteOrder(t *testing.T) {
 }
 
 func TestAccountNameTaken(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64
 		s := openAccounts(open, &clock)
@@ -140,6 +142,7 @@ func TestAccountNameTaken(t *testing.T) {
 }
 
 func TestAccountConcurrentCreatesOneWins(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64
 		s := openAccounts(open, &clock)
@@ -167,6 +170,7 @@ func TestAccountConcurrentCreatesOneWins(t *testing.T) {
 }
 
 func TestAccountInvalidWritesFail(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64
 		s := openAccounts(open, &clock)
@@ -192,6 +196,7 @@ func TestAccountInvalidWritesFail(t *testing.T) {
 }
 
 func TestPutTokenChecksTheAccount(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64
 		s := openAccounts(open, &clock)
@@ -213,6 +218,7 @@ func TestPutTokenChecksTheAccount(t *testing.T) {
 }
 
 func TestTokenReadAndExpiry(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64
 		s := openAccounts(open, &clock)
@@ -247,6 +253,7 @@ func TestTokenReadAndExpiry(t *testing.T) {
 }
 
 func TestDeleteTokens(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64
 		s := openAccounts(open, &clock)
@@ -273,6 +280,7 @@ func TestDeleteTokens(t *testing.T) {
 }
 
 func TestSetPassword(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64
 		s := openAccounts(open, &clock)
@@ -306,6 +314,7 @@ func TestSetPassword(t *testing.T) {
 }
 
 func TestSetDisabled(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64
 		s := openAccounts(open, &clock)
@@ -327,6 +336,7 @@ func TestSetDisabled(t *testing.T) {
 }
 
 func TestAccountsClosed(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64
 		s := openAccounts(open, &clock)

@@ -20,6 +20,7 @@ import (
 // Tests of what only the durable store promises.
 
 func TestBoltReopenKeepsEverything(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "chat.db")
 	cfg := Config{PublicHistory: 4}
 	s, err := OpenBolt(path, cfg, nil)
@@ -68,6 +69,7 @@ func TestBoltReopenKeepsEverything(t *testing.T) {
 }
 
 func TestBoltCreatesParentDirectories(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "a", "b", "chat.db")
 	s := openBolt(t, path, Config{})
 	must(t, func(done func(error)) { s.AddUser("alice", done) })
@@ -77,7 +79,8 @@ func TestBoltCreatesParentDirectories(t *testing.T) {
 }
 
 // wantOpenError checks that OpenBolt on path fails naming path, and that it
-// left the file as it was.
+// left the file as it was. It returns the error for the callers that check
+// which one it was; the others discard it.
 func wantOpenError(t *testing.T, path string, cfg Config) error {
 	t.Helper()
 	before, _ := os.ReadFile(path)
@@ -97,6 +100,7 @@ func wantOpenError(t *testing.T, path string, cfg Config) error {
 }
 
 func TestBoltRefusesGarbage(t *testing.T) {
+	t.Parallel()
 	for _, size := range []int{5, 4096, 64 << 10} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "chat.db")
@@ -104,12 +108,13 @@ func TestBoltRefusesGarbage(t *testing.T) {
 			if err := os.WriteFile(path, garbage, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			wantOpenError(t, path, Config{})
+			_ = wantOpenError(t, path, Config{})
 		})
 	}
 }
 
 func TestBoltRefusesDamagedPages(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "chat.db")
 	s, err := OpenBolt(path, Config{}, nil)
 	if err != nil {
@@ -129,7 +134,7 @@ func TestBoltRefusesDamagedPages(t *testing.T) {
 	}
 	pageSize := os.Getpagesize()
 	damage(t, path, int64(2*pageSize), int(info.Size())-2*pageSize)
-	wantOpenError(t, path, Config{})
+	_ = wantOpenError(t, path, Config{})
 	// The failed open must not have left the file locked.
 	cfg := Config{OpenTimeout: 50 * time.Millisecond}
 	if err := wantOpenError(t, path, cfg); errors.Is(err, berrors.ErrTimeout) {
@@ -138,6 +143,7 @@ func TestBoltRefusesDamagedPages(t *testing.T) {
 }
 
 func TestBoltCheckFindsDamagedBucket(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "chat.db")
 	s, err := OpenBolt(path, Config{}, nil)
 	if err != nil {
@@ -190,6 +196,7 @@ func damage(t *testing.T, path string, off int64, n int) {
 }
 
 func TestBoltRefusesAnotherProgramsFile(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "other.db")
 	db, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
@@ -202,10 +209,11 @@ func TestBoltRefusesAnotherProgramsFile(t *testing.T) {
 	if err := errors.Join(err, db.Close()); err != nil {
 		t.Fatal(err)
 	}
-	wantOpenError(t, path, Config{})
+	_ = wantOpenError(t, path, Config{})
 }
 
 func TestBoltRefusesADirectory(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "chat.db")
 	if err := os.Mkdir(path, 0o700); err != nil {
 		t.Fatal(err)
@@ -221,6 +229,7 @@ func TestBoltRefusesADirectory(t *testing.T) {
 }
 
 func TestBoltLockedFileFailsAfterTimeout(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "chat.db")
 	openBolt(t, path, Config{})
 	err := wantOpenError(t, path, Config{OpenTimeout: 50 * time.Millisecond})
@@ -248,6 +257,7 @@ func blockWriter(t *testing.T, s Store) (release func()) {
 }
 
 func TestBoltGroupCommit(t *testing.T) {
+	t.Parallel()
 	s := openBolt(t, filepath.Join(t.TempDir(), "chat.db"), Config{})
 	release := blockWriter(t, s)
 	// The writer is busy: these must all return without waiting for it.
@@ -266,6 +276,7 @@ func TestBoltGroupCommit(t *testing.T) {
 }
 
 func TestBoltMaxBatch(t *testing.T) {
+	t.Parallel()
 	s := openBolt(t, filepath.Join(t.TempDir(), "chat.db"), Config{MaxBatch: 10})
 	release := blockWriter(t, s)
 	var log ordered
@@ -283,6 +294,7 @@ func TestBoltMaxBatch(t *testing.T) {
 }
 
 func TestBoltFailedWriteFailsAlone(t *testing.T) {
+	t.Parallel()
 	s := openBolt(t, filepath.Join(t.TempDir(), "chat.db"), Config{})
 	release := blockWriter(t, s)
 	errs := make(chan error, 3)
@@ -305,6 +317,7 @@ func TestBoltFailedWriteFailsAlone(t *testing.T) {
 }
 
 func TestBoltCallbackAfterDataIsOnDisk(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "chat.db")
 	s := openBolt(t, path, Config{})
@@ -331,7 +344,7 @@ func TestBoltCallbackAfterDataIsOnDisk(t *testing.T) {
 
 // inboxOfCopy copies the file at path, as a crash right now would leave it,
 // opens the copy and checks that bob's inbox holds want.
-func inboxOfCopy(path, copyPath string, want []string) error {
+func inboxOfCopy(path, copyPath string, want []string) (err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -343,7 +356,7 @@ func inboxOfCopy(path, copyPath string, want []string) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer func() { err = errors.Join(err, s.Close()) }()
 	msgs, err := s.Inbox("bob")
 	if err != nil {
 		return err
@@ -355,6 +368,7 @@ func inboxOfCopy(path, copyPath string, want []string) error {
 }
 
 func TestBoltCloseDrainsQueue(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "chat.db")
 	s, err := OpenBolt(path, Config{}, nil)
 	if err != nil {

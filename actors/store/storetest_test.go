@@ -17,6 +17,7 @@ import (
 // The conformance suite: every Store implementation must pass each test.
 
 // impl opens one implementation for a test; the store is closed at cleanup.
+// Each call opens a store of its own: the tests run in parallel.
 type impl struct {
 	name string
 	open func(t testing.TB, cfg Config) Store
@@ -51,6 +52,7 @@ func openBolt(t testing.TB, path string, cfg Config) *Bolt {
 func forEach(t *testing.T, test func(t *testing.T, open func(cfg Config) Store)) {
 	for _, im := range impls {
 		t.Run(im.name, func(t *testing.T) {
+			t.Parallel()
 			test(t, func(cfg Config) Store { return im.open(t, cfg) })
 		})
 	}
@@ -147,6 +149,7 @@ func want[T comparable](t testing.TB, what string, got, wantV []T) {
 }
 
 func TestUsers(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		s := open(Config{})
 		want(t, "users of a new store", sortedUsers(t, s), nil)
@@ -173,6 +176,7 @@ func known(t testing.TB, s Store, name string) bool {
 // without holding every name in memory; prefixes and extensions of a known
 // name are not it.
 func TestKnown(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		s := open(Config{})
 		if known(t, s, "bob") {
@@ -195,6 +199,7 @@ func TestKnown(t *testing.T) {
 }
 
 func TestInboxFIFO(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		s := open(Config{})
 		for i := range 5 {
@@ -216,6 +221,7 @@ func TestInboxFIFO(t *testing.T) {
 }
 
 func TestEnqueueSameIDTwice(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		s := open(Config{})
 		for _, id := range []string{"a", "b", "a"} {
@@ -226,6 +232,7 @@ func TestEnqueueSameIDTwice(t *testing.T) {
 }
 
 func TestAck(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		s := open(Config{})
 		for i := range 6 {
@@ -251,6 +258,7 @@ func TestAck(t *testing.T) {
 }
 
 func TestPublicHistory(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		s := open(Config{PublicHistory: 3})
 		want(t, "history of a new store", recent(t, s), []string{})
@@ -269,6 +277,7 @@ func TestPublicHistory(t *testing.T) {
 }
 
 func TestPublicHistoryDefaultLimit(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		s := open(Config{})
 		n := DefaultPublicHistory + 5
@@ -284,6 +293,7 @@ func TestPublicHistoryDefaultLimit(t *testing.T) {
 }
 
 func TestKeysExpire(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		var clock atomic.Int64 // Unix ms
 		s := open(Config{Now: func() time.Time { return time.UnixMilli(clock.Load()) }})
@@ -329,6 +339,7 @@ func TestKeysExpire(t *testing.T) {
 }
 
 func TestNextEpochIncreases(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		s := open(Config{})
 		var last uint64
@@ -364,6 +375,7 @@ func TestNextEpochIncreases(t *testing.T) {
 }
 
 func TestStoredStateIsCopied(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		s := open(Config{})
 		m, p := dm("1", "bob"), pub("p1")
@@ -393,6 +405,7 @@ func TestStoredStateIsCopied(t *testing.T) {
 }
 
 func TestInvalidWritesFailAlone(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		s := open(Config{})
 		bad := []*chatpb.Message{nil, {To: "bob"}, {Id: "no-recipient"}}
@@ -445,6 +458,7 @@ func write(s Store, n int, done func(error)) {
 }
 
 func TestCallbacksInSubmissionOrder(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		s := open(Config{})
 		var log ordered
@@ -472,6 +486,7 @@ func TestCallbacksInSubmissionOrder(t *testing.T) {
 }
 
 func TestCallbacksPerSubmitter(t *testing.T) {
+	t.Parallel()
 	// Without a shared lock, each submitter still sees its own order.
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		s := open(Config{})
@@ -504,6 +519,7 @@ func seq(n int) []int {
 }
 
 func TestClosed(t *testing.T) {
+	t.Parallel()
 	forEach(t, func(t *testing.T, open func(Config) Store) {
 		s := open(Config{})
 		must(t, func(done func(error)) { s.Enqueue(dm("1", "bob"), done) })
@@ -549,6 +565,7 @@ func TestClosed(t *testing.T) {
 }
 
 func TestCloseRacingWrites(t *testing.T) {
+	t.Parallel()
 	// Writes racing Close either land or fail with ErrClosed, each exactly
 	// once, and a writer's callbacks keep its order: never a success after
 	// an ErrClosed.

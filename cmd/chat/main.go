@@ -97,7 +97,7 @@ func run(ctx context.Context, inv invocation) int {
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintln(inv.stderr, "chat:", err)
+		_, _ = fmt.Fprintln(inv.stderr, "chat:", err)
 		return exitUsage
 	}
 	if inv.isTerminal {
@@ -117,10 +117,10 @@ func exitCode(err error, stderr io.Writer) int {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &refused):
-		fmt.Fprintln(stderr, "chat: the server refused the connection:", refused.Reason)
+		_, _ = fmt.Fprintln(stderr, "chat: the server refused the connection:", refused.Reason)
 		return exitUsage
 	case errors.As(err, &signIn):
-		fmt.Fprintln(stderr, "chat:", signIn.Reason)
+		_, _ = fmt.Fprintln(stderr, "chat:", signIn.Reason)
 		return exitSignIn
 	case errors.Is(err, client.ErrRevoked):
 		return exitRevoked // the client printed a notice already
@@ -129,7 +129,7 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
 	}
-	fmt.Fprintln(stderr, "chat:", err)
+	_, _ = fmt.Fprintln(stderr, "chat:", err)
 	return exitFailed
 }
 
@@ -195,14 +195,14 @@ func checkFlags(fs *flag.FlagSet, cfg client.Config) (client.Config, error) {
 // usage prints the help for -h.
 func usage(fs *flag.FlagSet) {
 	out := fs.Output()
-	fmt.Fprintln(out, "usage: chat -user NAME [-server URL[,URL...]] [-history N] [-json] [-ca FILE]")
-	fmt.Fprintln(out, "            [-password-file FILE] [-register] [-token TOKEN]")
-	fmt.Fprintln(out, "\nChat at a terminal, or pipe lines in to send them. Flags:")
+	_, _ = fmt.Fprintln(out, "usage: chat -user NAME [-server URL[,URL...]] [-history N] [-json] [-ca FILE]")
+	_, _ = fmt.Fprintln(out, "            [-password-file FILE] [-register] [-token TOKEN]")
+	_, _ = fmt.Fprintln(out, "\nChat at a terminal, or pipe lines in to send them. Flags:")
 	fs.PrintDefaults()
-	fmt.Fprintln(out, signInHelp)
-	fmt.Fprintln(out, "\nIn the chat:")
-	fmt.Fprintln(out, client.HelpText)
-	fmt.Fprintln(out, exitHelp)
+	_, _ = fmt.Fprintln(out, signInHelp)
+	_, _ = fmt.Fprintln(out, "\nIn the chat:")
+	_, _ = fmt.Fprintln(out, client.HelpText)
+	_, _ = fmt.Fprintln(out, exitHelp)
 }
 
 // signInHelp explains signing in, for -h.

@@ -51,6 +51,7 @@ func runChatWith(t *testing.T, setup func(*invocation), env map[string]string, s
 }
 
 func TestUsageErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -85,12 +86,14 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestUnknownFlag(t *testing.T) {
+	t.Parallel()
 	if r := runChat(t, nil, "", "-user", "a", "-color"); r.code != exitUsage {
 		t.Errorf("exit code %d for an unknown flag, want %d", r.code, exitUsage)
 	}
 }
 
 func TestHelpListsFlags(t *testing.T) {
+	t.Parallel()
 	r := runChat(t, nil, "", "-h")
 	if r.code != exitOK {
 		t.Errorf("-h exit code %d, want 0", r.code)
@@ -105,6 +108,7 @@ func TestHelpListsFlags(t *testing.T) {
 }
 
 func TestRefusedNameExits2(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		http.Error(w, "invalid user name: reserved", http.StatusBadRequest)
@@ -120,6 +124,7 @@ func TestRefusedNameExits2(t *testing.T) {
 }
 
 func TestPipedLinesExit0(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(echoServer(t)))
 	defer srv.Close()
 	env := map[string]string{"CHAT_SERVER": "ws" + strings.TrimPrefix(srv.URL, "http"), "CHAT_USER": "Alice", "CHAT_HISTORY": "0"}
@@ -144,7 +149,7 @@ func echoServer(t *testing.T) func(http.ResponseWriter, *http.Request) {
 		if err != nil {
 			return
 		}
-		defer ws.Close()
+		defer func() { _ = ws.Close() }()
 		user := r.URL.Query().Get("user")
 		ts := wire.FormatTS(time.Now().UnixMilli())
 		_ = ws.WriteMessage(websocket.TextMessage, []byte(fmt.Sprintf(`{"type":"welcome","user":%q,"users":[%q],"online":1,"ts":%q}`, user, user, ts)))

@@ -86,7 +86,7 @@ func runAdmin(ctx context.Context, args []string, getenv func(string) string, st
 	password := ""
 	if cmd.verb == "create" || cmd.verb == "passwd" {
 		if password, err = readPassword(cmd.opts.passwordFile, stdin, stderr); err != nil {
-			fmt.Fprintln(stderr, "chatd admin:", err)
+			_, _ = fmt.Fprintln(stderr, "chatd admin:", err)
 			return exitUsage
 		}
 	}
@@ -94,10 +94,10 @@ func runAdmin(ctx context.Context, args []string, getenv func(string) string, st
 	defer c.close()
 	out, code := c.do(ctx, cmd, password)
 	if code != exitOK {
-		fmt.Fprintln(stderr, "chatd admin:", out)
+		_, _ = fmt.Fprintln(stderr, "chatd admin:", out)
 		return code
 	}
-	fmt.Fprint(stdout, out)
+	_, _ = fmt.Fprint(stdout, out)
 	return exitOK
 }
 
@@ -109,7 +109,7 @@ func parseAdmin(args []string, getenv func(string) string, stderr io.Writer) (ad
 	fs := flag.NewFlagSet("chatd admin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, adminUsage)
+		_, _ = fmt.Fprint(stderr, adminUsage)
 		fs.PrintDefaults()
 	}
 	e := envFlags{fs: fs, getenv: getenv}
@@ -118,7 +118,7 @@ func parseAdmin(args []string, getenv func(string) string, stderr io.Writer) (ad
 	fs.StringVar(&c.opts.passwordFile, "password-file", "", "read the password from the first line of this file")
 	fs.DurationVar(&c.opts.timeout, "timeout", 30*time.Second, "how long to wait for the server")
 	if e.err != nil {
-		fmt.Fprintln(stderr, "chatd admin:", e.err)
+		_, _ = fmt.Fprintln(stderr, "chatd admin:", e.err)
 		return c, errAdminUsage
 	}
 	if err := fs.Parse(args); err != nil {
@@ -146,7 +146,7 @@ var adminCommands = map[string]int{"create": 1, "passwd": 1, "disable": 1, "enab
 
 // adminUsageError explains a bad command line in one line.
 func adminUsageError(stderr io.Writer, what string) error {
-	fmt.Fprintf(stderr, "chatd admin: %s (chatd admin -h for help)\n", what)
+	_, _ = fmt.Fprintf(stderr, "chatd admin: %s (chatd admin -h for help)\n", what)
 	return errAdminUsage
 }
 
@@ -170,9 +170,9 @@ func readPassword(file string, stdin io.Reader, stderr io.Writer) (string, error
 func askPassword(fd int, stderr io.Writer) (string, error) {
 	var got [2]string
 	for i, prompt := range []string{"Password: ", "Again: "} {
-		fmt.Fprint(stderr, prompt)
+		_, _ = fmt.Fprint(stderr, prompt)
 		p, err := term.ReadPassword(fd)
-		fmt.Fprintln(stderr)
+		_, _ = fmt.Fprintln(stderr)
 		if err != nil {
 			return "", fmt.Errorf("reading the password: %w", err)
 		}
@@ -274,13 +274,13 @@ func (c *adminClient) list(ctx context.Context) (string, int) {
 	}
 	var out bytes.Buffer
 	tw := tabwriter.NewWriter(&out, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tCREATED\tSTATUS\tTOKENS")
+	_, _ = fmt.Fprintln(tw, "NAME\tCREATED\tSTATUS\tTOKENS")
 	for _, a := range list.Accounts {
 		status := "enabled"
 		if a.Disabled {
 			status = "disabled"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", a.Name, a.Created, status, a.Tokens)
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", a.Name, a.Created, status, a.Tokens)
 	}
 	_ = tw.Flush() // into a buffer: cannot fail
 	return out.String(), exitOK

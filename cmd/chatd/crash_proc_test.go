@@ -162,7 +162,7 @@ func (s *crashServer) inboxDepth() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
@@ -195,7 +195,10 @@ type crashConn struct {
 // not reported, so that sender goroutines can use it.
 func crashDial(s *crashServer, user string) (*crashConn, error) {
 	dl := websocket.Dialer{HandshakeTimeout: crashWait}
-	ws, _, err := dl.Dial("ws://"+s.addr+"/chat?user="+user, nil)
+	ws, resp, err := dl.Dial("ws://"+s.addr+"/chat?user="+user, nil)
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: dial: %w", user, err)
 	}

@@ -33,15 +33,16 @@ type crashReceipt struct {
 	id, ts string
 }
 
-// TestCrashKill9LosesNoAcceptedDM is the crash proof of issue 3: chatd, a
-// process of its own with a Bolt store, takes private messages for an
-// offline user from several senders at once and is killed with SIGKILL right
-// after the last sender holds its last receipt. Restarted on the same data,
-// it delivers every message that had a receipt, in each sender's order, with
-// the id and ts of the receipt; and once the recipient's client has
-// confirmed them (answered the pings), none is delivered again, neither on
-// the next connection nor after a clean restart.
+// TestCrashKill9LosesNoAcceptedDM proves "At least once" (docs/protocol.md)
+// across a crash: chatd, a process of its own with a Bolt store, takes
+// private messages for an offline user from several senders at once and is
+// killed with SIGKILL right after the last sender holds its last receipt.
+// Restarted on the same data, it delivers every message that had a receipt,
+// in each sender's order, with the id and ts of the receipt; and once the
+// recipient's client has confirmed them (answered the pings), none is
+// delivered again, neither on the next connection nor after a clean restart.
 func TestCrashKill9LosesNoAcceptedDM(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	first := crashStart(t, dir)
 	bob, err := crashDial(first, "bob")
@@ -74,11 +75,12 @@ func TestCrashKill9LosesNoAcceptedDM(t *testing.T) {
 // TestCrashKill9KeepsIdempotencyKeys: a sender whose receipts were lost in
 // the crash sends its messages again after the restart with the same keys,
 // as the CLI client does. Every retry must get the original receipt (same id
-// and ts) and deliver nothing new (PROTOCOL.md: a key is honoured for ten
-// minutes; issue 3: also across a server restart). The server cannot know
+// and ts) and deliver nothing new (docs/protocol.md: a key is honoured for
+// 10 minutes, a server restart included). The server cannot know
 // which receipts reached the client before the crash, so a key must be
 // durable no later than the receipt that it gives back.
 func TestCrashKill9KeepsIdempotencyKeys(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	first := crashStart(t, dir)
 	bob, err := crashDial(first, "bob")

@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		fmt.Fprintln(stderr, "chatd:", err)
+		_, _ = fmt.Fprintln(stderr, "chatd:", err)
 		return errUsage
 	}
 	logger, err := newLogger(opts, stderr)

@@ -17,6 +17,7 @@ func env(vars map[string]string) func(string) string {
 }
 
 func TestOptionsFromFlagsAndEnvironment(t *testing.T) {
+	t.Parallel()
 	o, err := parseOptions([]string{"-msg-rate", "5"},
 		env(map[string]string{"CHAT_ADDR": "127.0.0.1:9", "CHAT_MSG_RATE": "7", "CHAT_MAX_CONNS_PER_IP": "3", "CHAT_USER_IDLE": "90s"}), &bytes.Buffer{})
 	if err != nil {
@@ -35,6 +36,7 @@ func TestOptionsFromFlagsAndEnvironment(t *testing.T) {
 }
 
 func TestOptionsRefused(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		args []string
 		env  map[string]string
@@ -60,6 +62,7 @@ func TestOptionsRefused(t *testing.T) {
 }
 
 func TestHelpListsEveryFlagWithItsVariable(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	if _, err := parseOptions([]string{"-h"}, env(nil), &out); err == nil {
 		t.Fatal("-h: want flag.ErrHelp")
@@ -97,6 +100,7 @@ var listeningRE = regexp.MustCompile(`msg=listening what=chat addr=(\S+)`)
 // the port in its log, connects, and cancels: the client gets 1001 and run
 // returns nil (exit code 0).
 func TestRunServesAndShutsDownGracefully(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	logs := &syncBuffer{}
@@ -114,11 +118,14 @@ func TestRunServesAndShutsDownGracefully(t *testing.T) {
 	if !strings.Contains(logs.String(), `level=WARN msg="auth: none`) {
 		t.Errorf("-auth none started without a warning; the log:\n%s", logs.String())
 	}
-	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/chat?user=alice", nil)
+	ws, resp, err := websocket.DefaultDialer.Dial("ws://"+addr+"/chat?user=alice", nil)
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ws.Close()
+	t.Cleanup(func() { _ = ws.Close() })
 	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, _, err := ws.ReadMessage(); err != nil {
 		t.Fatalf("welcome: %v", err)

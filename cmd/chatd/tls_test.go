@@ -26,6 +26,7 @@ import (
 const tlsWait = 10 * time.Second
 
 func TestTLSServesAndPicksUpRenewedCertificate(t *testing.T) {
+	t.Parallel()
 	ca := testcert.NewCA(t)
 	dir := t.TempDir()
 	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
@@ -59,6 +60,7 @@ func TestTLSServesAndPicksUpRenewedCertificate(t *testing.T) {
 // TestTLSServesHTTPS: the ops endpoints on the chat address answer over
 // https, in HTTP/1.1 even to a client that would rather speak HTTP/2.
 func TestTLSServesHTTPS(t *testing.T) {
+	t.Parallel()
 	ca := testcert.NewCA(t)
 	dir := t.TempDir()
 	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
@@ -149,17 +151,17 @@ func writePair(t *testing.T, ca *testcert.CA, serial int64, cert, key string, at
 	}
 }
 
-// startTLS runs chatd with the pair on 127.0.0.1:0 and returns its address;
-// it is shut down, and must return nil, when the test ends.
+// startTLS runs chatd with the pair on 127.0.0.1:0, its admin socket in a
+// directory of its own, and returns its address; it is shut down, and must
+// return nil, when the test ends.
 func startTLS(t *testing.T, cert, key string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-store", "memory", "-tls-cert", cert, "-tls-key", key,
-			"-auth", "none"}, env(nil), logs) // connects with ?user=
-	}()
+	args := []string{"-addr", "127.0.0.1:0", "-store", "memory", "-data", shortTempDir(t), "-tls-cert", cert, "-tls-key", key,
+		"-auth", "none"} // connects with ?user=
+	go func() { done <- run(ctx, args, env(nil), logs) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -201,7 +203,10 @@ type wssConn struct {
 func dialWSS(t *testing.T, ca *testcert.CA, addr, user string) *wssConn {
 	t.Helper()
 	d := websocket.Dialer{HandshakeTimeout: tlsWait, TLSClientConfig: &tls.Config{RootCAs: ca.Pool}}
-	ws, _, err := d.Dial("wss://"+addr+"/chat?user="+user, nil)
+	ws, resp, err := d.Dial("wss://"+addr+"/chat?user="+user, nil)
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
 	if err != nil {
 		t.Fatalf("%s: %v", user, err)
 	}

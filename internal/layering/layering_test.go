@@ -66,6 +66,7 @@ type pkg struct {
 }
 
 func TestDependenciesPointInward(t *testing.T) {
+	t.Parallel()
 	pkgs := listPackages(t)
 	if len(pkgs) < 5 {
 		t.Fatalf("go list found only %d packages; is the module root right?", len(pkgs))

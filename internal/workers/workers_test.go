@@ -24,6 +24,7 @@ func idleWorkers(w *Pool, n int) bool {
 }
 
 func TestWorkersReuseAnIdleWorker(t *testing.T) {
+	t.Parallel()
 	w := &Pool{}
 	for i := range 20 {
 		done := make(chan struct{})
@@ -36,6 +37,7 @@ func TestWorkersReuseAnIdleWorker(t *testing.T) {
 }
 
 func TestWorkersABlockedTaskHoldsUpNoOther(t *testing.T) {
+	t.Parallel()
 	w := &Pool{}
 	block := make(chan struct{})
 	defer close(block)
@@ -53,6 +55,7 @@ func TestWorkersABlockedTaskHoldsUpNoOther(t *testing.T) {
 	}
 }
 
+// Not parallel: it counts the process's goroutines.
 func TestWorkersRetireWhenIdle(t *testing.T) {
 	base := runtime.NumGoroutine()
 	w := &Pool{IdleFor: 10 * time.Millisecond}

@@ -8,6 +8,7 @@ import (
 )
 
 func TestClientFrameEncode(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		f     ClientFrame
 		frame string
@@ -50,6 +51,7 @@ func TestClientFrameEncode(t *testing.T) {
 }
 
 func TestParseServerFrame(t *testing.T) {
+	t.Parallel()
 	f, err := ParseServerFrame([]byte(`{"type":"presence","user":"bob","online":true,"ts":"2026-11-28T12:00:00.123Z","extra":[1]}`))
 	if err != nil || !f.IsOnline || f.Online != 0 || f.User != "bob" {
 		t.Errorf("presence: %+v, %v", f, err)
@@ -81,6 +83,7 @@ func TestParseServerFrame(t *testing.T) {
 }
 
 func TestParseServerFrameErrorNamesTheProblem(t *testing.T) {
+	t.Parallel()
 	_, err := ParseServerFrame([]byte(`{"type":"presence","online":"yes"}`))
 	if err == nil || !strings.Contains(err.Error(), `"online"`) {
 		t.Errorf("error = %v, want it to name \"online\"", err)

@@ -213,6 +213,7 @@ var lineCases = []decodeCase{
 }
 
 func TestDecode(t *testing.T) {
+	t.Parallel()
 	groups := []struct {
 		name  string
 		cases []decodeCase
@@ -233,6 +234,7 @@ func TestDecode(t *testing.T) {
 }
 
 func TestDecodeMaxText(t *testing.T) {
+	t.Parallel()
 	lim := Limits{MaxText: 5}
 	if d := describe(Decode([]byte("12345"), lim)); d != `say text="12345"` {
 		t.Errorf("5 bytes under MaxText 5: %s", d)
@@ -245,6 +247,7 @@ func TestDecodeMaxText(t *testing.T) {
 }
 
 func TestDecodeMessages(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ frame, want string }{
 		{`{"type":"say"}`, `"text" is required`},
 		{`{"type":"say","text":1}`, `"text" must be a string`},
@@ -273,6 +276,7 @@ func TestDecodeMessages(t *testing.T) {
 }
 
 func TestDecodeLongValuesInMessagesAreCut(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("é", 5000)
 	for _, frame := range []string{`{"type":"` + long + `"}`, "/" + long, `{"type":"dm","to":"` + long + `","text":"x"}`} {
 		inv, ok := Decode([]byte(frame), Limits{}).(*Invalid)
@@ -285,6 +289,7 @@ func TestDecodeLongValuesInMessagesAreCut(t *testing.T) {
 }
 
 func TestDecodeNeverSharesTheFrame(t *testing.T) {
+	t.Parallel()
 	// The server reuses its read buffer: decoded strings must not alias it.
 	frame := []byte(`{"type":"say","text":"hello","ref":"r1","key":"k1"}`)
 	say := Decode(frame, Limits{}).(*Say)
@@ -297,6 +302,7 @@ func TestDecodeNeverSharesTheFrame(t *testing.T) {
 }
 
 func TestFoldName(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in, want string
 		ok       bool
@@ -329,6 +335,7 @@ func TestFoldName(t *testing.T) {
 	}
 }
 
+// Not parallel: AllocsPerRun counts the whole process's allocations.
 func TestFoldNameDoesNotAllocateWhenFolded(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { _, _ = FoldName("alice_1") }); n != 0 {
 		t.Errorf("FoldName of a folded name: %v allocations", n)
@@ -336,6 +343,7 @@ func TestFoldNameDoesNotAllocateWhenFolded(t *testing.T) {
 }
 
 func TestCheckText(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		text string
 		max  int

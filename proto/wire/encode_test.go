@@ -84,6 +84,7 @@ var eventCases = []struct {
 func ptr[T any](v T) *T { return &v }
 
 func TestAppendToGolden(t *testing.T) {
+	t.Parallel()
 	for _, tc := range eventCases {
 		t.Run(tc.name, func(t *testing.T) {
 			prefix := []byte("keep:")
@@ -102,6 +103,7 @@ func TestAppendToGolden(t *testing.T) {
 // encoding/json into a generic map (exactly these fields, these JSON types)
 // and ParseServerFrame (what the client sees).
 func TestAppendToRoundTrip(t *testing.T) {
+	t.Parallel()
 	ts := "2026-11-28T12:00:00.123Z"
 	msg := map[string]any{"type": "message", "id": "m1", "kind": "public", "from": "alice", "text": "hi", "ts": ts}
 	cases := []struct {
@@ -162,6 +164,7 @@ func TestAppendToRoundTrip(t *testing.T) {
 // TestWelcomeRateLimitOmittedWhenOff checks that a welcome announces no
 // limit when there is none, and never renders a number JSON cannot hold.
 func TestWelcomeRateLimitOmittedWhenOff(t *testing.T) {
+	t.Parallel()
 	for _, w := range []Welcome{
 		{MsgRate: 0, MsgBurst: 0},
 		{MsgRate: -1, MsgBurst: -1},
@@ -178,6 +181,7 @@ func TestWelcomeRateLimitOmittedWhenOff(t *testing.T) {
 // TestAppendNumberIsJSON checks rates of every magnitude against
 // encoding/json: valid JSON that reads back as the same float64.
 func TestAppendNumberIsJSON(t *testing.T) {
+	t.Parallel()
 	for _, v := range []float64{1, 10, 0.5, 1.0 / 3, 1e-7, 123456.789, 1e20, 1e21, 1e300, math.SmallestNonzeroFloat64, math.MaxFloat64} {
 		out := appendNumber(nil, v)
 		var back float64
@@ -191,6 +195,7 @@ func TestAppendNumberIsJSON(t *testing.T) {
 }
 
 func TestErrorCodesKnown(t *testing.T) {
+	t.Parallel()
 	for _, c := range []ErrorCode{CodeBadRequest, CodeUnknownCommand, CodeInvalidText, CodeUnknownUser,
 		CodeQueueFull, CodeRateLimited, CodeSessionReplaced, CodeInternal, CodeCredentialsRevoked, CodeStorageFull} {
 		if !c.Known() {
@@ -205,12 +210,14 @@ func TestErrorCodesKnown(t *testing.T) {
 }
 
 func TestKindString(t *testing.T) {
+	t.Parallel()
 	if KindPublic.String() != "public" || KindDM.String() != "dm" || Kind(7).String() != "public" {
 		t.Errorf("kinds: %s %s %s", KindPublic, KindDM, Kind(7))
 	}
 }
 
 func TestAppendStringEscaping(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ in, want string }{
 		{`plain`, `"plain"`},
 		{`q"b\s`, `"q\"b\\s"`},
@@ -233,6 +240,7 @@ func TestAppendStringEscaping(t *testing.T) {
 }
 
 func TestTimestamps(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		ms   int64
 		want string
@@ -267,6 +275,7 @@ func TestTimestamps(t *testing.T) {
 }
 
 func TestParseTSIsStrict(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{
 		"2026-11-28T12:00:00Z",
 		"2026-11-28T12:00:00.12Z",
@@ -282,6 +291,7 @@ func TestParseTSIsStrict(t *testing.T) {
 	}
 }
 
+// Not parallel: AllocsPerRun counts the whole process's allocations.
 func TestAppendToAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector changes allocation counts")
@@ -312,6 +322,7 @@ func TestAppendToAllocs(t *testing.T) {
 }
 
 func TestPlain8(t *testing.T) {
+	t.Parallel()
 	naive := func(s string) bool {
 		for i := 0; i < len(s); i++ {
 			if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {

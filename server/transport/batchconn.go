@@ -96,7 +96,7 @@ func newBatchPool() *sync.Pool {
 // half-close). Bytes already buffered are still read; the peer is told
 // nothing.
 func (c *batchConn) stopReading() {
-	_ = c.Conn.SetReadDeadline(time.Unix(1, 0))
+	_ = c.SetReadDeadline(time.Unix(1, 0))
 	if hc, ok := c.Conn.(interface{ CloseRead() error }); ok {
 		_ = hc.CloseRead()
 	}

@@ -33,6 +33,7 @@ func expectNoMessage(t *testing.T, h *fakeHandler) {
 }
 
 func TestTransportClosesForMessagesItCannotTake(t *testing.T) {
+	t.Parallel()
 	readModes(t, func(t *testing.T, cfg Config) {
 		cfg.MaxMessage = 100
 		s := startTransport(t, cfg)
@@ -67,6 +68,7 @@ func TestTransportClosesForMessagesItCannotTake(t *testing.T) {
 // boundary, so the reader must not yield there; the stream stays in step,
 // and the peer's close frame is read.
 func TestOversizeMessageIsSkippedInStep(t *testing.T) {
+	t.Parallel()
 	readModes(t, func(t *testing.T, cfg Config) {
 		logs := &logRecorder{}
 		cfg.MaxMessage, cfg.Logger = 100, slog.New(logs)
@@ -124,6 +126,7 @@ func eventuallyBlocked(t *testing.T) {
 }
 
 func TestPeerCloseIsAnsweredWithItsCode(t *testing.T) {
+	t.Parallel()
 	readModes(t, func(t *testing.T, cfg Config) {
 		s := startTransport(t, cfg)
 		c, h := s.dial(t, clientOptions{answerPings: true})
@@ -136,6 +139,7 @@ func TestPeerCloseIsAnsweredWithItsCode(t *testing.T) {
 }
 
 func TestPeerThatDisappearsEndsNormally(t *testing.T) {
+	t.Parallel()
 	readModes(t, func(t *testing.T, cfg Config) {
 		s := startTransport(t, cfg)
 		c, h := s.dial(t, clientOptions{answerPings: true})
@@ -145,6 +149,7 @@ func TestPeerThatDisappearsEndsNormally(t *testing.T) {
 }
 
 func TestCloseComesAfterWhatWasQueued(t *testing.T) {
+	t.Parallel()
 	readModes(t, func(t *testing.T, cfg Config) {
 		s := startTransport(t, cfg)
 		c, h := s.dial(t, clientOptions{answerPings: true})
@@ -170,6 +175,7 @@ func TestCloseComesAfterWhatWasQueued(t *testing.T) {
 // the raw stream sees the close frame, then EOF, while the server still
 // reads, and ends the connection when the client's close frame comes.
 func TestCloseFrameIsFollowedByFINAndLingering(t *testing.T) {
+	t.Parallel()
 	readModes(t, func(t *testing.T, cfg Config) {
 		cfg.CloseGrace = time.Minute // longer than the test: only the client's close ends it
 		s := startTransport(t, cfg)
@@ -192,6 +198,7 @@ func TestCloseFrameIsFollowedByFINAndLingering(t *testing.T) {
 // A peer that never answers the close frame and never stops sending is
 // dropped once CloseGrace has passed.
 func TestLingeringIsBoundedByCloseGrace(t *testing.T) {
+	t.Parallel()
 	readModes(t, func(t *testing.T, cfg Config) {
 		cfg.CloseGrace = 200 * time.Millisecond
 		s := startTransport(t, cfg)
@@ -227,6 +234,7 @@ func TestLingeringIsBoundedByCloseGrace(t *testing.T) {
 // away. The server lingers instead, reading, until the peer has read its
 // way to the close frame and answered it.
 func TestLateReaderStillReadsItsCloseCode(t *testing.T) {
+	t.Parallel()
 	readModes(t, func(t *testing.T, cfg Config) {
 		cfg.OutboxMax = 4 << 20
 		s := startTransport(t, cfg)
@@ -249,15 +257,17 @@ func TestLateReaderStillReadsItsCloseCode(t *testing.T) {
 				sent <- err
 			}()
 			time.Sleep(300 * time.Millisecond) // sending, not waiting: the peer reads late on purpose
-			_ = c.ws.SetReadDeadline(time.Now().Add(waitFor))
 			var err error
 			for err == nil {
+				_ = c.ws.SetReadDeadline(time.Now().Add(waitFor)) // each frame's wait, not the backlog's
 				_, _, err = c.ws.ReadMessage()
 			}
 			if !websocket.IsCloseError(err, sc.code) {
 				t.Fatalf("%s: a late reader read %v, want close %d", sc.name, err, sc.code)
 			}
-			<-sent // ended, or failed once the close was answered
+			if err := <-sent; err != nil { // ended, or failed once the close was answered
+				t.Logf("%s: the write: %v", sc.name, err)
+			}
 			h.expectClosed(t, ending{sc.code, false})
 		}
 	})
@@ -340,7 +350,7 @@ func streamPeer(url string, sc streamCase) error {
 	if err != nil {
 		return err
 	}
-	defer ws.Close()
+	defer func() { _ = ws.Close() }()
 	read := make(chan error, 1)
 	go func() { // gorilla answers the close frame while this reads
 		for {
@@ -387,7 +397,9 @@ func loadCPU(stop <-chan struct{}) *sync.WaitGroup {
 // TestStreamingPeersReadTheirCloseCode closes peers that keep sending
 // while they are closed, with the CPU loaded, under the poller: each must
 // read the exact close code, and the handler must see it too. The chat
-// server's version, with real actors, is in server/e2e_close_test.go.
+// server's version, with real actors, is in server/e2e_close_test.go. Not
+// parallel: it loads every core on purpose, and the other tests would
+// share the load.
 func TestStreamingPeersReadTheirCloseCode(t *testing.T) {
 	const rounds, parallel = 40, 16 // 160 peers
 	s := startTransport(t, Config{})

@@ -34,6 +34,7 @@ func TestSendWritesEveryFrameInOrder(t *testing.T) {
 }
 
 func TestConfirmedAfterThePeerReadFrames(t *testing.T) {
+	t.Parallel()
 	readModes(t, func(t *testing.T, cfg Config) {
 		s := startTransport(t, cfg)
 		c, h := s.dial(t, clientOptions{answerPings: true})

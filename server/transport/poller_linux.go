@@ -46,13 +46,13 @@ func newPoller(ready func(*Conn)) (*poller, error) {
 		return nil, fmt.Errorf("epoll_create1: %w", err)
 	}
 	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
+		_ = unix.Close(fd)
 		return nil, fmt.Errorf("epoll: %w", err)
 	}
 	ep := os.NewFile(uintptr(fd), "epoll")
 	raw, err := ep.SyscallConn()
 	if err != nil {
-		ep.Close()
+		_ = ep.Close()
 		return nil, fmt.Errorf("epoll: %w", err)
 	}
 	p := &poller{ep: ep, raw: raw, ready: ready, events: make([]unix.EpollEvent, 256), conns: make(map[uint64]*Conn)}

@@ -36,6 +36,7 @@ func expectSayings(t *testing.T, h *fakeHandler, from, to int) {
 }
 
 func TestReaderReadsEveryFrameOfOneWrite(t *testing.T) {
+	t.Parallel()
 	readModes(t, func(t *testing.T, cfg Config) {
 		s := startTransport(t, cfg)
 		c, h := s.dial(t, clientOptions{answerPings: true})
@@ -49,6 +50,7 @@ func TestReaderReadsEveryFrameOfOneWrite(t *testing.T) {
 }
 
 func TestReaderReadsFramesSentByteByByte(t *testing.T) {
+	t.Parallel()
 	readModes(t, func(t *testing.T, cfg Config) {
 		s := startTransport(t, cfg)
 		c, h := s.dial(t, clientOptions{answerPings: true})
@@ -68,6 +70,7 @@ func TestReaderReadsFramesSentByteByByte(t *testing.T) {
 // the mask or the payload), leaves the reader mid-frame: it must wait for
 // the rest there, not yield.
 func TestReaderWaitsForTheRestOfAFrame(t *testing.T) {
+	t.Parallel()
 	readModes(t, func(t *testing.T, cfg Config) {
 		s := startTransport(t, cfg)
 		c, h := s.dial(t, clientOptions{answerPings: true})
@@ -86,6 +89,7 @@ func TestReaderWaitsForTheRestOfAFrame(t *testing.T) {
 // but not a message boundary: the reader must wait for the rest of the
 // message there, not yield.
 func TestReaderWaitsForFragmentsAfterAControlFrame(t *testing.T) {
+	t.Parallel()
 	readModes(t, func(t *testing.T, cfg Config) {
 		s := startTransport(t, cfg)
 		c, h := s.dial(t, clientOptions{answerPings: true})
@@ -103,6 +107,7 @@ func TestReaderWaitsForFragmentsAfterAControlFrame(t *testing.T) {
 // A peer that stops in the middle of a frame, and so answers no ping, is
 // closed once PongWait has passed, though its reader is blocked mid-frame.
 func TestReaderStalledMidFrameIsClosed(t *testing.T) {
+	t.Parallel()
 	readModes(t, func(t *testing.T, cfg Config) {
 		cfg.PingInterval, cfg.PongWait = 50*time.Millisecond, 300*time.Millisecond
 		s := startTransport(t, cfg)
@@ -119,6 +124,7 @@ func TestReaderStalledMidFrameIsClosed(t *testing.T) {
 // that completes a message the test waits for it, so the server has read
 // everything sent and the next read starts wherever the cut fell.
 func TestReaderReadsAStreamCutAnywhere(t *testing.T) {
+	t.Parallel()
 	readModes(t, func(t *testing.T, cfg Config) {
 		s := startTransport(t, cfg)
 		c, h := s.dial(t, clientOptions{answerPings: true})

@@ -16,6 +16,7 @@ import (
 )
 
 func TestYieldAssumptionsHold(t *testing.T) {
+	t.Parallel()
 	for _, a := range yieldAssumptions {
 		t.Run(a.name, func(t *testing.T) {
 			t.Parallel()

@@ -201,7 +201,7 @@ func (cr *crowd) dialOne(ctx context.Context, name string) (*conn, error) {
 	c := &conn{ws: ws, name: name, done: make(chan struct{})}
 	if cr.cfg.Protocol == protoChat {
 		if err := cr.awaitWelcome(c); err != nil {
-			ws.Close()
+			_ = ws.Close()
 			return nil, err
 		}
 	}
@@ -233,16 +233,16 @@ func describeDialError(name string, resp *http.Response, err error) error {
 	if resp == nil {
 		return fmt.Errorf("dial %s: %w", name, err)
 	}
-	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+	_ = resp.Body.Close()
 	return fmt.Errorf("dial %s: %s %q: %w", name, resp.Status, body, err)
 }
 
 // awaitWelcome reads the first frame, which docs/protocol.md says is the
 // welcome.
 func (cr *crowd) awaitWelcome(c *conn) error {
-	c.ws.SetReadDeadline(cr.now().Add(cr.cfg.Timeout))
-	defer c.ws.SetReadDeadline(time.Time{})
+	_ = c.ws.SetReadDeadline(cr.now().Add(cr.cfg.Timeout))
+	defer func() { _ = c.ws.SetReadDeadline(time.Time{}) }()
 	_, r, err := c.ws.NextReader()
 	if err == nil {
 		c.rbuf, err = readAll(c.rbuf[:0], r)
@@ -359,8 +359,8 @@ func (cr *crowd) close() {
 	// not one per connection.
 	deadline := cr.now().Add(time.Second)
 	for _, c := range cr.conns {
-		c.ws.WriteControl(websocket.CloseMessage, msg, deadline)
-		c.ws.Close()
+		_ = c.ws.WriteControl(websocket.CloseMessage, msg, deadline) // best effort: closed next
+		_ = c.ws.Close()
 	}
 	done := make(chan struct{})
 	go func() { cr.readers.Wait(); close(done) }()

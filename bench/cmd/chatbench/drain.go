@@ -28,7 +28,7 @@ func (r *runner) drain(ctx context.Context) (Result, error) {
 	}
 	// Bound every write of the sender: a server that stops reading must not
 	// hang the tool.
-	txc.conns[0].ws.SetWriteDeadline(r.now().Add(r.cfg.DialTimeout + r.cfg.Duration + r.cfg.Grace))
+	_ = txc.conns[0].ws.SetWriteDeadline(r.now().Add(r.cfg.DialTimeout + r.cfg.Duration + r.cfg.Grace))
 	if err := r.awaitOffline(ctx, txc.conns[0], ds, rx); err != nil {
 		return res, err
 	}

@@ -137,7 +137,7 @@ func (s *fakeServer) unregister(user string, c *fakeConn) {
 	}
 	c.closed = true
 	close(c.out)
-	c.ws.Close()
+	_ = c.ws.Close()
 }
 
 // write is a connection's writer: it holds each frame until due and, in hub
@@ -153,7 +153,7 @@ func (s *fakeServer) write(c *fakeConn) {
 			s.joined.Add(1)
 		}
 		if c.ws.WriteMessage(websocket.TextMessage, data) != nil {
-			c.ws.Close()
+			_ = c.ws.Close()
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 )
 
 func TestDeliveryRoundTripsThroughEveryFrameShape(t *testing.T) {
+	t.Parallel()
 	d := delivery{run: 0xfeedbeef, sender: 1234, seq: 4000000000, sent: 1764331200123456789}
 	var frames [][]byte
 	frames = append(frames, appendSay(nil, d), appendDM(nil, "bench-7", d),
@@ -27,6 +28,7 @@ func TestDeliveryRoundTripsThroughEveryFrameShape(t *testing.T) {
 }
 
 func TestParseDeliveryRejectsOtherText(t *testing.T) {
+	t.Parallel()
 	for _, f := range []string{
 		`{"type":"message","text":"hello"}`,
 		`{"type":"message","text":"cb1:zz:1:2:3"}`,
@@ -41,6 +43,7 @@ func TestParseDeliveryRejectsOtherText(t *testing.T) {
 }
 
 func TestClassify(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		frame  string
 		kind   frameKind

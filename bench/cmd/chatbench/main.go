@@ -41,7 +41,7 @@ func main() {
 func realMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("chatbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	fs.Usage = func() { _, _ = fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	o := bindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -56,7 +56,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg, err := o.config()
 	if err != nil {
-		fmt.Fprintln(stderr, "chatbench:", err)
+		_, _ = fmt.Fprintln(stderr, "chatbench:", err)
 		return 2
 	}
 	if _, err := raiseNoFileLimit(); err != nil {
@@ -65,7 +65,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	if o.cpuProfile != "" {
 		stop, err := startCPUProfile(o.cpuProfile)
 		if err != nil {
-			fmt.Fprintln(stderr, "chatbench:", err)
+			_, _ = fmt.Fprintln(stderr, "chatbench:", err)
 			return 2
 		}
 		defer stop()
@@ -81,17 +81,17 @@ func startCPUProfile(path string) (stop func(), err error) {
 		return nil, err
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, err
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil // best effort, like the profile's own writes
 }
 
 // runOnce runs one scenario until done or interrupted and prints its result.
 func runOnce(cfg Config, asJSON bool, log *slog.Logger, stdout, stderr io.Writer) int {
 	r, err := newRunner(cfg, log, time.Now)
 	if err != nil {
-		fmt.Fprintln(stderr, "chatbench:", err)
+		_, _ = fmt.Fprintln(stderr, "chatbench:", err)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -106,7 +106,7 @@ func runOnce(cfg Config, asJSON bool, log *slog.Logger, stdout, stderr io.Writer
 		runErr = err
 	}
 	if runErr != nil {
-		fmt.Fprintln(stderr, "chatbench:", runErr)
+		_, _ = fmt.Fprintln(stderr, "chatbench:", runErr)
 		return 1
 	}
 	return 0
@@ -115,7 +115,7 @@ func runOnce(cfg Config, asJSON bool, log *slog.Logger, stdout, stderr io.Writer
 // runReport prints the results stored in files as one table.
 func runReport(files []string, baseline string, stdout, stderr io.Writer) int {
 	if len(files) == 0 {
-		fmt.Fprintln(stderr, "chatbench: -report needs result files")
+		_, _ = fmt.Fprintln(stderr, "chatbench: -report needs result files")
 		return 2
 	}
 	results, err := readResults(files)
@@ -123,7 +123,7 @@ func runReport(files []string, baseline string, stdout, stderr io.Writer) int {
 		err = writeSummary(stdout, results, baseline)
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "chatbench:", err)
+		_, _ = fmt.Fprintln(stderr, "chatbench:", err)
 		return 1
 	}
 	return 0

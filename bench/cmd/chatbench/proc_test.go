@@ -7,6 +7,7 @@ import (
 )
 
 func TestParseStatCPUCountsFromTheLastParenthesis(t *testing.T) {
+	t.Parallel()
 	// A command name with blanks and a ')' must not shift the fields.
 	line := "4242 (we ird) name) S 1 4242 4242 0 -1 4194560 900 0 0 0 250 37 0 0 20 0 9 0 12345 1000000 500 18446744073709551615\n"
 	got, err := parseStatCPU([]byte(line))
@@ -22,6 +23,7 @@ func TestParseStatCPUCountsFromTheLastParenthesis(t *testing.T) {
 }
 
 func TestParseStatusRSS(t *testing.T) {
+	t.Parallel()
 	status := "Name:\tchatd\nVmPeak:\t  9999 kB\nVmRSS:\t   12345 kB\nThreads:\t9\n"
 	got, err := parseStatusRSS([]byte(status))
 	if err != nil || got != 12345 {
@@ -33,6 +35,7 @@ func TestParseStatusRSS(t *testing.T) {
 }
 
 func TestReadOwnCPUAndRSS(t *testing.T) {
+	t.Parallel()
 	before, err := readCPU(0)
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 // writeResult prints one result as a two-column table for people.
 func writeResult(out io.Writer, res Result) error {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s\t%s\n", k, fmt.Sprintf(format, a...)) }
+	row := func(k, format string, a ...any) { _, _ = fmt.Fprintf(tw, "%s\t%s\n", k, fmt.Sprintf(format, a...)) }
 	row("scenario", "%s (%s) %s", res.Scenario, res.Protocol, res.Label)
 	row("server", "%s", res.URL)
 	row("clients", "%d connected, %d failed, %d dropped by the server %s",
@@ -138,13 +138,13 @@ func readResults(paths []string) ([]Result, error) {
 			}
 			var r Result
 			if err := json.Unmarshal([]byte(line), &r); err != nil {
-				f.Close()
+				_ = f.Close()
 				return nil, fmt.Errorf("%s: %w", p, err)
 			}
 			out = append(out, r)
 		}
 		err = sc.Err()
-		f.Close()
+		_ = f.Close() // read only
 		if err != nil {
 			return nil, err
 		}

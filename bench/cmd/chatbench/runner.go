@@ -21,14 +21,14 @@ const (
 // Config is one invocation of the tool. Zero values mean the documented
 // defaults (see withDefaults); main fills it from flags.
 type Config struct {
-	URL      *url.URL // server endpoint; required
+	URL *url.URL // server endpoint; required
 	// More are further endpoints of the same service (a cluster's nodes):
 	// client PREFIX-i dials endpoint i modulo 1+len(More), URL first.
-	More []*url.URL
-	Protocol string   // protoChat (default) or protoHub
-	Scenario string   // fanout (default), dm, idle or drain
-	Label    string   // names the server in reports; optional
-	Prefix   string   // user names are Prefix-0 .. Prefix-(N-1); default "bench"
+	More     []*url.URL
+	Protocol string // protoChat (default) or protoHub
+	Scenario string // fanout (default), dm, idle or drain
+	Label    string // names the server in reports; optional
+	Prefix   string // user names are Prefix-0 .. Prefix-(N-1); default "bench"
 
 	N       int     // clients (fanout, dm, idle) or queued messages (drain); default 100
 	Senders int     // clients that send (fanout, dm); zero means all N

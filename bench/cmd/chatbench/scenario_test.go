@@ -31,6 +31,7 @@ func runAgainst(t *testing.T, s *fakeServer, cfg Config) Result {
 }
 
 func TestFanoutReportsExactlyTheInjectedLoss(t *testing.T) {
+	t.Parallel()
 	s := newFakeServer(t, 7, 0, false)
 	res := runAgainst(t, s, Config{Scenario: scenarioFanout, N: 6, Senders: 3, Rate: 150,
 		Duration: 400 * time.Millisecond, Grace: time.Second})
@@ -56,6 +57,7 @@ func TestFanoutReportsExactlyTheInjectedLoss(t *testing.T) {
 }
 
 func TestFanoutLatencyIncludesInjectedDelay(t *testing.T) {
+	t.Parallel()
 	const delay = 60 * time.Millisecond
 	s := newFakeServer(t, 0, delay, false)
 	res := runAgainst(t, s, Config{Scenario: scenarioFanout, N: 4, Rate: 50,
@@ -74,6 +76,7 @@ func TestFanoutLatencyIncludesInjectedDelay(t *testing.T) {
 }
 
 func TestDMPairsCountOneDeliveryEach(t *testing.T) {
+	t.Parallel()
 	s := newFakeServer(t, 5, 0, false)
 	res := runAgainst(t, s, Config{Scenario: scenarioDM, N: 5, Rate: 100,
 		Duration: 300 * time.Millisecond, Grace: time.Second})
@@ -87,6 +90,7 @@ func TestDMPairsCountOneDeliveryEach(t *testing.T) {
 }
 
 func TestHubModeCountsEveryJoinedLine(t *testing.T) {
+	t.Parallel()
 	s := newFakeServer(t, 0, 30*time.Millisecond, true)
 	res := runAgainst(t, s, Config{Protocol: protoHub, Scenario: scenarioFanout, N: 4, Rate: 200,
 		Duration: 300 * time.Millisecond})
@@ -100,6 +104,7 @@ func TestHubModeCountsEveryJoinedLine(t *testing.T) {
 }
 
 func TestDrainDeliversEveryQueuedMessage(t *testing.T) {
+	t.Parallel()
 	s := newFakeServer(t, 0, 0, false)
 	res := runAgainst(t, s, Config{Scenario: scenarioDrain, N: 300, Pipeline: 50})
 	d := res.Drain
@@ -115,6 +120,7 @@ func TestDrainDeliversEveryQueuedMessage(t *testing.T) {
 }
 
 func TestIdleMeasuresServerMemory(t *testing.T) {
+	t.Parallel()
 	s := newFakeServer(t, 0, 0, false)
 	// The fake server runs in this process, so its RSS is ours.
 	res := runAgainst(t, s, Config{Scenario: scenarioIdle, N: 30, Duration: 50 * time.Millisecond,
@@ -129,6 +135,7 @@ func TestIdleMeasuresServerMemory(t *testing.T) {
 }
 
 func TestRefusedDialsAreCounted(t *testing.T) {
+	t.Parallel()
 	s := newFakeServer(t, 0, 0, false)
 	cr := newCrowd(crowdConfig{URL: s.url(), Protocol: protoChat}, ignoreFrames{}, time.Now,
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -141,6 +148,7 @@ func TestRefusedDialsAreCounted(t *testing.T) {
 }
 
 func TestSourceIPsSpreadTheConnections(t *testing.T) {
+	t.Parallel()
 	s := newFakeServer(t, 0, 0, false)
 	ips := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv4(127, 0, 0, 2)}
 	cr := newCrowd(crowdConfig{URL: s.url(), Protocol: protoChat, SourceIPs: ips}, ignoreFrames{},

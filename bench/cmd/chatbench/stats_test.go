@@ -15,6 +15,7 @@ func exactPercentile(sorted []time.Duration, p float64) time.Duration {
 }
 
 func TestPercentileSmallValuesAreExact(t *testing.T) {
+	t.Parallel()
 	var h histogram
 	for v := 1; v <= 100; v++ {
 		h.Record(time.Duration(v))
@@ -31,6 +32,7 @@ func TestPercentileSmallValuesAreExact(t *testing.T) {
 }
 
 func TestPercentileIsNeverBelowAndWithinABucketOfTheTruth(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
 	var h histogram
 	vals := make([]time.Duration, 20000)
@@ -53,6 +55,7 @@ func TestPercentileIsNeverBelowAndWithinABucketOfTheTruth(t *testing.T) {
 }
 
 func TestPercentileSummaryOfEmptyAndSingle(t *testing.T) {
+	t.Parallel()
 	var h histogram
 	if s := h.Summary(); s.Count != 0 || s.P99 != 0 || s.Max != 0 {
 		t.Errorf("empty summary %+v", s)
@@ -66,6 +69,7 @@ func TestPercentileSummaryOfEmptyAndSingle(t *testing.T) {
 }
 
 func TestHistBucketBoundsAreContiguous(t *testing.T) {
+	t.Parallel()
 	for i := 1; i < histBuckets; i++ {
 		lo := histUpper(i-1) + 1
 		if histBucket(lo) != i || histBucket(histUpper(i)) != i {

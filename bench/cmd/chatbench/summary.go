@@ -11,9 +11,9 @@ import (
 // scenario, clients and target rate, or both sweeps).
 func writeSummary(out io.Writer, results []Result, baseline string) error {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "server\tscenario\tclients\trate msg/s\tdeliveries/s\tloss\tp50 ms\tp99 ms\tmax ms\ttool cores\tserver cores\tserver µs/item\tnote\t")
+	_, _ = fmt.Fprintln(tw, "server\tscenario\tclients\trate msg/s\tdeliveries/s\tloss\tp50 ms\tp99 ms\tmax ms\ttool cores\tserver cores\tserver µs/item\tnote\t")
 	for _, r := range results {
-		fmt.Fprintln(tw, summaryRow(r))
+		_, _ = fmt.Fprintln(tw, summaryRow(r))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -115,7 +115,7 @@ func sameRate(a, b Result) bool {
 func writeRatios(out io.Writer, r, b Result) {
 	what := fmt.Sprintf("%s %d clients", r.Scenario, r.Clients)
 	if r.Sweep != nil && b.Sweep != nil && b.Sweep.BestRate > 0 {
-		fmt.Fprintf(out, "%s, highest passing rate: %s %.0f / %s %.0f msg/s = %.2f\n", what,
+		_, _ = fmt.Fprintf(out, "%s, highest passing rate: %s %.0f / %s %.0f msg/s = %.2f\n", what,
 			r.Label, r.Sweep.BestRate, b.Label, b.Sweep.BestRate, r.Sweep.BestRate/b.Sweep.BestRate)
 	}
 	if !sameRate(r, b) { // CPU per delivery compares only at the same load
@@ -123,7 +123,7 @@ func writeRatios(out io.Writer, r, b Result) {
 	}
 	rp, bp := r.Traffic.ServerPerItemUS, b.Traffic.ServerPerItemUS
 	if rp != nil && bp != nil && *bp > 0 {
-		fmt.Fprintf(out, "%s at %.0f msg/s, server CPU per delivery: %s %.2f µs / %s %.2f µs = %.2f\n",
+		_, _ = fmt.Fprintf(out, "%s at %.0f msg/s, server CPU per delivery: %s %.2f µs / %s %.2f µs = %.2f\n",
 			what, r.Traffic.TargetRate, r.Label, *rp, b.Label, *bp, *rp / *bp)
 	}
 }

@@ -7,6 +7,7 @@ import (
 )
 
 func TestNextSweepRateDoublesThenBisects(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		lo, hi, want float64
 		more         bool
@@ -25,6 +26,7 @@ func TestNextSweepRateDoublesThenBisects(t *testing.T) {
 }
 
 func TestJudge(t *testing.T) {
+	t.Parallel()
 	r := &runner{cfg: Config{SweepP99: 100 * time.Millisecond}}
 	good := TrafficResult{Sent: 100, TargetRate: 100, OfferedRate: 99, Latency: latencySummary{P99: 99}}
 	if ok, why := r.judge(good); !ok {
@@ -48,6 +50,7 @@ func TestJudge(t *testing.T) {
 }
 
 func TestSummaryPrintsRatioToBaseline(t *testing.T) {
+	t.Parallel()
 	per := func(v float64) *float64 { return &v }
 	mk := func(label string, us float64) Result {
 		return Result{Label: label, Scenario: "fanout", Clients: 1000,

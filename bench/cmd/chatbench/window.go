@@ -114,7 +114,7 @@ type sendPlan struct {
 // as long as the connection accepts the bytes; the stamp is the real write
 // time, so catching up adds no latency of its own.
 func (w *window) send(ctx context.Context, p sendPlan) {
-	p.c.ws.SetWriteDeadline(p.giveUp)
+	_ = p.c.ws.SetWriteDeadline(p.giveUp)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for seq := uint32(0); ; seq++ {
