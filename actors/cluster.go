@@ -103,8 +103,8 @@ func startCluster(system *actor.ActorSystem, d *deps) (*clusterNode, error) {
 
 // kinds are the grains: a user actor per name, and the one public room.
 func (n *clusterNode) kinds(d *deps) []*cluster.Kind {
-	user := actor.PropsFromProducer(func() actor.Actor { return &userGrain{deps: d} }, d.dispatch)
-	room := actor.PropsFromProducer(func() actor.Actor { return newRoomGrain(d) }, d.dispatch)
+	user := actor.PropsFromProducer(n.owned(func() actor.Actor { return &userGrain{deps: d} }), d.dispatch)
+	room := actor.PropsFromProducer(n.owned(func() actor.Actor { return newRoomGrain(d) }), d.dispatch)
 	return []*cluster.Kind{cluster.NewKind(userKind, user), cluster.NewKind(roomKind, room)}
 }
 
@@ -162,6 +162,7 @@ func (n *clusterNode) connect(root *actor.RootContext, ask time.Duration, m *cha
 		}
 		res, err := root.RequestFuture(pid, m, ask).Result()
 		if errors.Is(err, actor.ErrDeadLetter) && time.Now().Before(until) {
+			time.Sleep(connectRetryPause) // see connectRetryPause
 			continue
 		}
 		if err != nil {
@@ -175,6 +176,12 @@ func (n *clusterNode) connect(root *actor.RootContext, ask time.Duration, m *cha
 		return conn.User, nil
 	}
 }
+
+// connectRetryPause is how long connect waits before looking again for a
+// user's grain that was gone when asked: it passivated, or it was placed
+// by a stale member list and stopped at once (cluster_owner.go), in which
+// case asking again at once would only repeat that until the lists agree.
+const connectRetryPause = 20 * time.Millisecond
 
 // resolve finds the grain kind/name, activating it if needed, trying again
 // with backoff until until: while members come and go, the identity lookup

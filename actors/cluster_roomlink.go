@@ -14,6 +14,11 @@ import (
 // grain can address the link of the node a session is on.
 const roomLinkName = "roomlink"
 
+// roomRelookPause is how long a link waits before looking for a room that
+// stopped: long enough not to spin while member lists settle, short
+// against the seconds a failover takes.
+const roomRelookPause = 100 * time.Millisecond
+
 // roomLinkQueue caps what waits for the room while no member has it.
 const roomLinkQueue = 10_000
 
@@ -58,7 +63,7 @@ func newRoomLink(d *deps) actor.Actor {
 func (l *roomLink) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		l.lookUp(ctx)
+		l.lookUp(ctx, 0)
 	case *roomFound:
 		l.found(ctx, m.pid)
 	case *actor.Terminated:
@@ -85,14 +90,20 @@ func (l *roomLink) Receive(ctx actor.Context) {
 }
 
 // lookUp finds the room grain on a goroutine of its own.
-func (l *roomLink) lookUp(ctx actor.Context) {
+// It starts after pause, which is how a room that stopped (it moved, or
+// was placed by a stale member list and stopped at once, cluster_owner.go)
+// is not asked for again in a tight loop while the member lists settle.
+func (l *roomLink) lookUp(ctx actor.Context, pause time.Duration) {
 	if l.looking {
 		return
 	}
 	l.looking = true
 	self, root, node := ctx.Self(), ctx.ActorSystem().Root, l.deps.node
-	until := time.Now().Add(node.cfg.ResolveTimeout)
-	go func() { root.Send(self, &roomFound{pid: node.resolve(roomKind, roomName, until)}) }()
+	go func() {
+		time.Sleep(pause)
+		until := time.Now().Add(node.cfg.ResolveTimeout)
+		root.Send(self, &roomFound{pid: node.resolve(roomKind, roomName, until)})
+	}()
 }
 
 // found takes the room that a look-up found: the link watches it, tells it
@@ -104,7 +115,7 @@ func (l *roomLink) found(ctx actor.Context, pid *actor.PID) {
 	if pid == nil {
 		l.deps.logger.Warn("cluster: the public room could not be found; trying again", "waiting", len(l.queue))
 		l.failQueue(ctx)
-		l.lookUp(ctx)
+		l.lookUp(ctx, 0)
 		return
 	}
 	l.room = pid
@@ -134,7 +145,7 @@ func (l *roomLink) terminated(ctx actor.Context, who *actor.PID) {
 	if samePID(who, l.room) {
 		l.room = nil
 		l.failInflight(ctx)
-		l.lookUp(ctx)
+		l.lookUp(ctx, roomRelookPause)
 		return
 	}
 	for name, s := range l.local {
@@ -158,7 +169,7 @@ func (l *roomLink) toRoom(ctx actor.Context, msg any, sender *actor.PID) {
 		return
 	}
 	l.queue = append(l.queue, held{msg: msg, sender: sender})
-	l.lookUp(ctx)
+	l.lookUp(ctx, 0)
 }
 
 // publish passes a public message on with this link as its reply-to,
