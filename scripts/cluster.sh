@@ -17,6 +17,7 @@ PG_PORT=${PG_PORT:-5433}
 NODES=${NODES:-3}
 CHATD=${CHATD:-bin/chatd}
 DATA=$PWD/data/cluster
+PGDATA=$DATA/pg # PostgreSQL's data directory (see below)
 
 need=()
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
@@ -44,7 +45,7 @@ stop_all() {
     kill -TERM "${pids[i]}" 2>/dev/null || true
     wait "${pids[i]}" 2>/dev/null || true
   done
-  [ -f "$DATA/pg/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$DATA/pg" -m fast stop >/dev/null 2>&1 || true
+  [ -f "$PGDATA/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m fast stop >/dev/null 2>&1 || true
   echo "cluster: stopped"
   exit 0
 }
@@ -57,19 +58,27 @@ rm -rf "$DATA/etcd"
 mkdir -p "$DATA/etcd" "$DATA/logs"
 chmod 700 "$DATA/etcd"
 
-# PostgreSQL: one database, "chat", trusted on loopback only.
-if [ ! -f "$DATA/pg/PG_VERSION" ]; then
-  mkdir -p "$DATA/pg"
-  [ "$(id -u)" = 0 ] && chown postgres: "$DATA/pg" "$DATA/logs"
-  as_pg "$PGBIN/initdb" -D "$DATA/pg" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+# PostgreSQL: one database, "chat", trusted on loopback only. As root it
+# runs as the postgres user, who must be able to reach its data directory:
+# when ./data is chatd's own (0750, made by make run), PostgreSQL's data
+# goes to the postgres user's home instead, one directory per checkout.
+PGLOG=$DATA/logs/postgres.log
+if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$DATA"; then
+  PGDATA=$(getent passwd postgres | cut -d: -f6)/actorchat-$(printf %s "$DATA" | md5sum | cut -c1-8)
+  PGLOG=$PGDATA.log
 fi
-[ "$(id -u)" = 0 ] && chown postgres: "$DATA/logs"
-as_pg "$PGBIN/pg_ctl" -D "$DATA/pg" -l "$DATA/logs/postgres.log" -w \
-  -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$DATA/pg" start >/dev/null
+if [ ! -f "$PGDATA/PG_VERSION" ]; then
+  mkdir -p "$PGDATA"
+  [ "$(id -u)" = 0 ] && chown postgres: "$PGDATA"
+  as_pg "$PGBIN/initdb" -D "$PGDATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+fi
+[ "$(id -u)" = 0 ] && chown postgres: "$(dirname "$PGLOG")"
+as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGLOG" -w \
+  -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$PGDATA" start >/dev/null
 as_pg "$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='chat'" | grep -q 1 ||
   as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres chat
 PG_URL="postgres://postgres@127.0.0.1:$PG_PORT/chat"
-echo "cluster: postgresql on 127.0.0.1:$PG_PORT (data in $DATA/pg)"
+echo "cluster: postgresql on 127.0.0.1:$PG_PORT (data in $PGDATA)"
 
 etcd --name chat --data-dir "$DATA/etcd" \
   --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
