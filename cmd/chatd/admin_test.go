@@ -27,37 +27,10 @@ var adminListeningRE = regexp.MustCompile(`msg=listening what=admin socket=(\S+)
 // and its data (hence its admin socket) in a fresh directory.
 func startAdminServer(t *testing.T) *adminServer {
 	t.Helper()
-	s := &adminServer{dataDir: shortTempDir(t), logs: &syncBuffer{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	args := []string{"-addr", "127.0.0.1:0", "-store", "memory", "-data", s.dataDir, "-registration", "closed"}
-	go func() { done <- run(ctx, args, env(nil), s.logs) }()
-	s.stop = func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(shutdownGrace + 5*time.Second):
-			t.Error("run did not return after cancel")
-		}
-	}
-	t.Cleanup(func() {
-		if ctx.Err() == nil {
-			s.stop()
-		}
-	})
-	s.addr = waitFor(t, func() string {
-		if !adminListeningRE.MatchString(s.logs.String()) {
-			return ""
-		}
-		if m := listeningRE.FindStringSubmatch(s.logs.String()); m != nil {
-			return m[1]
-		}
-		return ""
-	})
-	return s
+	dir := shortTempDir(t)
+	c := launch(t, nil, "-addr", "127.0.0.1:0", "-store", "memory", "-data", dir, "-registration", "closed")
+	c.await(adminListeningRE)
+	return &adminServer{addr: c.addr, dataDir: dir, logs: c.logs, stop: c.stop}
 }
 
 // admin runs `chatd admin -data DIR args...` with stdin, returning its
@@ -193,30 +166,10 @@ func TestAdminSocketFollowsTheFlag(t *testing.T) {
 	t.Parallel()
 	// The same -admin-socket (here by its variable) finds the same socket.
 	socket := filepath.Join(shortTempDir(t), "ops", "chatd.sock")
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	vars := env(map[string]string{"CHAT_ADMIN_SOCKET": socket})
-	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-store", "memory"}, vars, logs) }()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(shutdownGrace + 5*time.Second):
-			t.Error("run did not return after cancel")
-		}
-	}()
-	waitFor(t, func() string {
-		if m := adminListeningRE.FindStringSubmatch(logs.String()); m != nil {
-			return m[1]
-		}
-		return ""
-	})
+	vars := map[string]string{"CHAT_ADMIN_SOCKET": socket}
+	launch(t, vars, "-addr", "127.0.0.1:0", "-store", "memory").await(adminListeningRE)
 	var out, errOut bytes.Buffer
-	if code := runAdmin(ctx, []string{"list"}, vars, strings.NewReader(""), &out, &errOut); code != exitOK {
+	if code := runAdmin(t.Context(), []string{"list"}, env(vars), strings.NewReader(""), &out, &errOut); code != exitOK {
 		t.Fatalf("list: exit %d, %s", code, errOut.String())
 	}
 	if !strings.HasPrefix(out.String(), "NAME") {

@@ -6,7 +6,6 @@ package main
 // no API; the none mode is version 1 (main_test.go).
 
 import (
-	"context"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -167,25 +166,6 @@ func TestJWTModeEndToEnd(t *testing.T) {
 // down cleanly, and returns the chat address and the logs.
 func runChatd(t *testing.T, args ...string) (string, *syncBuffer) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, env(nil), logs) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(shutdownGrace + 5*time.Second):
-			t.Error("run did not return after cancel")
-		}
-	})
-	return waitFor(t, func() string {
-		if m := listeningRE.FindStringSubmatch(logs.String()); m != nil {
-			return m[1]
-		}
-		return ""
-	}), logs
+	c := launch(t, nil, args...)
+	return c.addr, c.logs
 }

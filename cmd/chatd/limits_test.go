@@ -2,14 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
 	"testing"
-	"time"
 )
 
 // The defaults that keep one client from taking the server: connections
@@ -62,16 +60,8 @@ var listeningOps = regexp.MustCompile(`msg=listening what=ops addr=(\S+)`)
 // With -pprof, profiles and goroutine dumps are served on -metrics-addr,
 // and never on the chat address.
 func TestPprofIsServedOnlyOnTheOpsAddress(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0", "-pprof",
-			"-store", "memory", "-auth", "none"}, env(nil), logs)
-	}()
-	chat := waitFor(t, func() string { return submatch(listeningRE, logs.String()) })
-	ops := waitFor(t, func() string { return submatch(listeningOps, logs.String()) })
+	srv := launch(t, nil, "-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0", "-pprof", "-store", "memory", "-auth", "none")
+	chat, ops := srv.addr, srv.await(listeningOps)
 	for _, c := range []struct {
 		url  string
 		want int
@@ -92,20 +82,4 @@ func TestPprofIsServedOnlyOnTheOpsAddress(t *testing.T) {
 			t.Errorf("GET %s: HTTP %d, want %d", c.url, resp.StatusCode, c.want)
 		}
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("run: %v", err)
-		}
-	case <-time.After(shutdownGrace + 5*time.Second):
-		t.Fatal("run did not return after cancel")
-	}
-}
-
-func submatch(re *regexp.Regexp, s string) string {
-	if m := re.FindStringSubmatch(s); m != nil {
-		return m[1]
-	}
-	return ""
 }

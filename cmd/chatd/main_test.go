@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"regexp"
 	"strings"
 	"sync"
@@ -101,20 +100,8 @@ var listeningRE = regexp.MustCompile(`msg=listening what=chat addr=(\S+)`)
 // returns nil (exit code 0).
 func TestRunServesAndShutsDownGracefully(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-store", "memory", "-auth", "none"}, env(nil), logs) // connects with ?user=
-	}()
-
-	addr := waitFor(t, func() string {
-		if m := listeningRE.FindStringSubmatch(logs.String()); m != nil {
-			return m[1]
-		}
-		return ""
-	})
+	c := launch(t, nil, "-addr", "127.0.0.1:0", "-store", "memory", "-auth", "none") // connects with ?user=
+	addr, logs := c.addr, c.logs
 	if !strings.Contains(logs.String(), `level=WARN msg="auth: none`) {
 		t.Errorf("-auth none started without a warning; the log:\n%s", logs.String())
 	}
@@ -130,19 +117,12 @@ func TestRunServesAndShutsDownGracefully(t *testing.T) {
 	if _, _, err := ws.ReadMessage(); err != nil {
 		t.Fatalf("welcome: %v", err)
 	}
-	cancel()
+	c.cancel()
 	_, _, err = ws.ReadMessage()
 	if !websocket.IsCloseError(err, websocket.CloseGoingAway) {
 		t.Errorf("after shutdown the client read %v, want close 1001", err)
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("run: %v", err)
-		}
-	case <-time.After(shutdownGrace + 5*time.Second):
-		t.Fatal("run did not return after cancel")
-	}
+	c.stop()
 }
 
 func waitFor(t *testing.T, f func() string) string {

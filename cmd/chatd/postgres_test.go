@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -41,20 +40,8 @@ func TestPostgresFlagsRefused(t *testing.T) {
 func TestRunWithPostgres(t *testing.T) {
 	db := pgtest.Fresh(t) // stopped below: not the shared one
 	url := db.Schema(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		args := []string{"-addr", "127.0.0.1:0", "-store", "postgres", "-auth", "none", "-data", t.TempDir()}
-		done <- run(ctx, args, env(map[string]string{"CHAT_POSTGRES": url}), logs)
-	}()
-	addr := waitFor(t, func() string {
-		if m := listeningRE.FindStringSubmatch(logs.String()); m != nil {
-			return m[1]
-		}
-		return ""
-	})
+	addr := launch(t, map[string]string{"CHAT_POSTGRES": url},
+		"-addr", "127.0.0.1:0", "-store", "postgres", "-auth", "none", "-data", t.TempDir()).addr
 	awaitReadyz(t, addr, http.StatusOK)
 	srv := &crashServer{addr: addr} // crashDial's helpers, in process
 	sendOffline(t, srv, "hello from postgres")
@@ -75,16 +62,6 @@ func TestRunWithPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	awaitReadyz(t, addr, http.StatusOK)
-
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("run: %v", err)
-		}
-	case <-time.After(shutdownGrace + 5*time.Second):
-		t.Fatal("run did not return after cancel")
-	}
 }
 
 // sendOffline makes bob known and offline, then has alice send him text,

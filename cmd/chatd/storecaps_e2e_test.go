@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,27 +17,7 @@ import (
 // returns its address.
 func startChatd(t *testing.T, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), env(nil), logs) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("chatd: %v", err)
-			}
-		case <-time.After(shutdownGrace + 5*time.Second):
-			t.Error("chatd did not stop")
-		}
-	})
-	return waitFor(t, func() string {
-		if m := listeningRE.FindStringSubmatch(logs.String()); m != nil {
-			return m[1]
-		}
-		return ""
-	})
+	return launch(t, nil, append([]string{"-addr", "127.0.0.1:0"}, args...)...).addr
 }
 
 // dialUser connects as user (-auth none) and reads the welcome.

@@ -156,29 +156,8 @@ func writePair(t *testing.T, ca *testcert.CA, serial int64, cert, key string, at
 // return nil, when the test ends.
 func startTLS(t *testing.T, cert, key string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	args := []string{"-addr", "127.0.0.1:0", "-store", "memory", "-data", shortTempDir(t), "-tls-cert", cert, "-tls-key", key,
-		"-auth", "none"} // connects with ?user=
-	go func() { done <- run(ctx, args, env(nil), logs) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(shutdownGrace + 5*time.Second):
-			t.Error("run did not return after cancel")
-		}
-	})
-	return waitFor(t, func() string {
-		if m := listeningRE.FindStringSubmatch(logs.String()); m != nil {
-			return m[1]
-		}
-		return ""
-	})
+	return launch(t, nil, "-addr", "127.0.0.1:0", "-store", "memory", "-data", shortTempDir(t), "-tls-cert", cert,
+		"-tls-key", key, "-auth", "none").addr // connects with ?user=
 }
 
 // handshakeSerial is the serial of the certificate a new TLS connection

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,29 +11,7 @@ import (
 // ephemeral port until the test ends, and returns its address.
 func startForWeb(t *testing.T, vars map[string]string, args ...string) string {
 	t.Helper()
-	envFunc := env(vars)
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	args = append([]string{"-addr", "127.0.0.1:0", "-store", "memory", "-auth", "none"}, args...)
-	go func() { done <- run(ctx, args, envFunc, logs) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(shutdownGrace + 5*time.Second):
-			t.Error("run did not return after cancel")
-		}
-	})
-	return waitFor(t, func() string {
-		if m := listeningRE.FindStringSubmatch(logs.String()); m != nil {
-			return m[1]
-		}
-		return ""
-	})
+	return launch(t, vars, append([]string{"-addr", "127.0.0.1:0", "-store", "memory", "-auth", "none"}, args...)...).addr
 }
 
 func status(t *testing.T, url string) (int, http.Header) {
