@@ -1,12 +1,9 @@
 package transport
 
 import (
-	"encoding/binary"
 	"net"
 	"sync"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // batchConn is the network connection under a WebSocket, as gorilla sees
@@ -29,10 +26,9 @@ type batchConn struct {
 	pool *sync.Pool   // of *[]byte batch buffers, shared by all connections
 	rd   *yieldReader // what Read reads through
 
-	mu        sync.Mutex // guards the fields below
-	buf       *[]byte    // the open batch; nil outside one
-	deadline  time.Time  // the write deadline set on the socket
-	closeSent bool       // a close frame went through Write: appendFrame refuses
+	mu       sync.Mutex // guards the fields below
+	buf      *[]byte    // the open batch; nil outside one
+	deadline time.Time  // the write deadline set on the socket
 }
 
 // SetWriteDeadline passes through outside a batch and is absorbed inside
@@ -50,49 +46,11 @@ func (c *batchConn) SetWriteDeadline(t time.Time) error {
 func (c *batchConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(p) > 0 && p[0] == closeFrameByte {
-		// Gorilla writes a close frame in one Write (WriteControl), the
-		// write loop's or, on a malformed stream, the reader's own.
-		c.closeSent = true
-	}
 	if c.buf == nil {
 		return c.Conn.Write(p)
 	}
 	*c.buf = append(*c.buf, p...)
 	return len(p), nil
-}
-
-// closeFrameByte is the first byte of a server's close frame (FIN, opcode
-// 8); the upgrade response, the only other thing written through Write
-// besides gorilla's control frames, starts with "HTTP".
-const closeFrameByte = 0x80 | websocket.CloseMessage
-
-// appendFrame appends data to the open batch as one final, unmasked frame
-// of type op (a server's frames are never masked), as gorilla would write
-// it, without gorilla's per-frame costs: WriteMessage took a buffer from a
-// pool and put it back (an allocation a frame), WriteControl allocated a
-// buffer and a timer (its wait for gorilla's write lock). The write loop
-// is the only writer of text, ping and pong frames, so gorilla's lock has
-// nothing to order; the lock here keeps each frame whole beside a close
-// frame that gorilla's reader writes. Like gorilla, it refuses to write
-// after a close frame.
-func (c *batchConn) appendFrame(op int, data []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closeSent {
-		return websocket.ErrCloseSent
-	}
-	b := append(*c.buf, 0x80|byte(op))
-	switch n := len(data); {
-	case n <= 125:
-		b = append(b, byte(n))
-	case n <= 0xffff:
-		b = append(b, 126, byte(n>>8), byte(n))
-	default:
-		b = binary.BigEndian.AppendUint64(append(b, 127), uint64(n))
-	}
-	*c.buf = append(b, data...)
-	return nil
 }
 
 // begin opens a batch with a buffer from the pool.

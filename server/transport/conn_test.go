@@ -7,12 +7,8 @@ package transport
 // outbox, and frames that are not queued are released.
 
 import (
-	"bytes"
 	"fmt"
-	"io"
-	"net"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -188,53 +184,5 @@ func TestOverflowReleasesWhatIsNotQueued(t *testing.T) {
 			t.Fatalf("released %d of %d frames", released.Load(), sent.Load())
 		}
 		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// TestFramesOfEveryLengthEncoding sends text frames whose lengths take
-// each of the three encodings of RFC 6455, 5.2 (7 bits, 16 bits, 64 bits),
-// at their edges, which the write loop encodes itself (appendFrame); the
-// peer, gorilla's client, must read each whole, in order, between pings.
-func TestFramesOfEveryLengthEncoding(t *testing.T) {
-	t.Parallel()
-	s := startTransport(t, Config{OutboxMax: 1 << 20})
-	c, h := s.dial(t, clientOptions{answerPings: true})
-	sizes := []int{0, 1, 125, 126, 127, 65535, 65536, 70000}
-	for i, n := range sizes {
-		data := bytes.Repeat([]byte{byte('a' + i)}, n)
-		if err := h.conn.Send(Frame{Data: data, Seq: uint64(i + 1)}); err != nil {
-			t.Fatalf("Send %d bytes: %v", n, err)
-		}
-	}
-	for i, n := range sizes {
-		c.expectMessage(t, strings.Repeat(string(rune('a'+i)), n))
-	}
-	waitConfirmed(t, h, uint64(len(sizes)))
-}
-
-// TestNoFrameAfterGorillasCloseFrame: a close frame that gorilla writes
-// itself (its reader's answer to a malformed stream) goes through
-// batchConn.Write; the write loop's own frames must not follow it, as
-// gorilla's WriteMessage would have refused them.
-func TestNoFrameAfterGorillasCloseFrame(t *testing.T) {
-	t.Parallel()
-	a, b := net.Pipe()
-	defer func() { _ = a.Close(); _ = b.Close() }()
-	c := &batchConn{Conn: a, pool: newBatchPool()}
-	c.begin()
-	if err := c.appendFrame(websocket.TextMessage, []byte("before")); err != nil {
-		t.Fatalf("appendFrame before the close: %v", err)
-	}
-	if _, err := c.Write([]byte{closeFrameByte, 2, 0x03, 0xea}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.appendFrame(websocket.TextMessage, []byte("after")); err != websocket.ErrCloseSent {
-		t.Fatalf("appendFrame after the close: %v, want ErrCloseSent", err)
-	}
-	go func() { _ = c.flush(time.Now().Add(waitFor), 0) }()
-	want := []byte{0x81, 6, 'b', 'e', 'f', 'o', 'r', 'e', closeFrameByte, 2, 0x03, 0xea}
-	got := make([]byte, len(want))
-	if _, err := io.ReadFull(b, got); err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("wrote %x (%v), want %x", got, err, want)
 	}
 }

@@ -21,11 +21,6 @@
 //   - the write loop, the only writer (write.go): started on a worker when
 //     the outbox gets work and gone when it is empty. It writes everything
 //     queued as separate frames with one flush (one syscall) per batch.
-//     It encodes text, ping and pong frames into the batch itself
-//     (batchConn.appendFrame: gorilla's WriteMessage and WriteControl cost
-//     an allocation or three and a timer per frame); only close frames go
-//     through gorilla, which then refuses further writes, as does
-//     appendFrame.
 //     Control frames (pings, pongs, close) are queued too, never written
 //     from elsewhere; they are not counted against Config.OutboxMax, and
 //     a pong waiting there takes the next one's payload instead of

@@ -37,7 +37,7 @@ func (c *Conn) write(batch []frame) (done bool) {
 	c.net.begin()
 	seq, closed, err := c.writeFrames(batch, deadline)
 	if seq > 0 && err == nil && !closed {
-		err = c.confirmUpTo(seq)
+		err = c.confirmUpTo(seq, deadline)
 	}
 	if ferr := c.net.flush(deadline, cfg.WriteWait/2); err == nil {
 		err = ferr
@@ -66,12 +66,10 @@ func (c *Conn) writeFrames(batch []frame, deadline time.Time) (seq uint64, close
 		f := &batch[i]
 		switch f.op {
 		case websocket.TextMessage:
-			err = c.net.appendFrame(f.op, f.Data)
+			err = c.ws.WriteMessage(websocket.TextMessage, f.Data)
 			seq = max(seq, f.Seq)
-		case websocket.PongMessage:
-			err = c.net.appendFrame(f.op, f.Data)
 		case websocket.PingMessage:
-			err = c.net.appendFrame(f.op, f.Data)
+			err = c.ws.WriteControl(f.op, f.Data, deadline)
 			if f.Seq > c.pinged { // a scheduled confirmation (or keep-alive) ping
 				c.pinged, c.lastConfirm = f.Seq, c.t.cfg.Clock()
 			}
@@ -93,7 +91,7 @@ func (c *Conn) writeFrames(batch []frame, deadline time.Time) (seq uint64, close
 // confirmBurst frames wait, as when a long queue drains). A lone frame is
 // confirmed within a round trip; a steady stream costs one pong per
 // confirmDelay instead of one per frame.
-func (c *Conn) confirmUpTo(seq uint64) error {
+func (c *Conn) confirmUpTo(seq uint64, deadline time.Time) error {
 	// Recorded before the flush: the pong that confirms seq can only come
 	// after the flush, and must find it written.
 	c.written.Store(seq)
@@ -105,8 +103,7 @@ func (c *Conn) confirmUpTo(seq uint64) error {
 		return nil
 	}
 	c.pinged, c.lastConfirm = seq, now
-	var payload [20]byte
-	return c.net.appendFrame(websocket.PingMessage, strconv.AppendUint(payload[:0], seq, 10))
+	return c.ws.WriteControl(websocket.PingMessage, strconv.AppendUint(nil, seq, 10), deadline)
 }
 
 // sendPing queues a ping whose payload is the highest Seq written, so that
