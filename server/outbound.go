@@ -64,15 +64,20 @@ func (ss *session) end(reason chatpb.CloseReason, errFrame []byte) {
 
 // deliver queues a message. A fan-out's recipients share one rendering
 // (memo.go).
+// A private message, for one recipient, is rendered into a pooled buffer
+// (framebufs.go).
 func (ss *session) deliver(d *chatpb.Deliver) {
-	data, _ := ss.srv.fanouts.render(d)
-	f := transport.Frame{Data: data, Seq: d.Seq}
-	switch d.Message.GetKind() {
-	case chatpb.Kind_KIND_PUBLIC:
-		f.Tag = tagPublic
-	case chatpb.Kind_KIND_DM:
+	var f transport.Frame
+	if d.Message.GetKind() == chatpb.Kind_KIND_DM {
+		f, _ = ss.srv.frameBufs.frame(d)
 		f.Tag = tagDM
+	} else {
+		f.Data, _ = ss.srv.fanouts.render(d)
+		if d.Message.GetKind() == chatpb.Kind_KIND_PUBLIC {
+			f.Tag = tagPublic
+		}
 	}
+	f.Seq = d.Seq
 	ss.queue(f)
 }
 
@@ -86,6 +91,11 @@ func (ss *session) send(m any) {
 		f.Lazy = true
 	case *chatpb.Welcome:
 		ss.queue(ss.srv.welcomes.frame(m))
+		return
+	case *chatpb.Sent:
+		if f, ok := ss.srv.frameBufs.frame(m); ok {
+			ss.queue(f)
+		}
 		return
 	case *chatpb.HistoryPage, *chatpb.Users:
 		reply = true

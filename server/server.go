@@ -26,6 +26,7 @@ type Server struct {
 	metrics   *Metrics
 	welcomes  welcomes
 	fanouts   fanouts
+	frameBufs frameBufs
 	limits    connLimits // the chat address's connections (admission.go); safe on its own
 	budget    *ipBudget  // say and dm per client IP (ipbudget.go); safe on its own
 	epoch     time.Time  // what the reply meters count from (replybudget.go)

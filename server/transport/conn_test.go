@@ -7,8 +7,10 @@ package transport
 // outbox, and frames that are not queued are released.
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -185,4 +187,25 @@ func TestOverflowReleasesWhatIsNotQueued(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestFramesOfEveryLengthEncoding sends text frames whose lengths take
+// each of the three encodings of RFC 6455, 5.2 (7 bits, 16 bits, 64 bits),
+// at their edges, through the outbox and the write loop's batches; the
+// peer must read each whole, in order, and confirm them all.
+func TestFramesOfEveryLengthEncoding(t *testing.T) {
+	t.Parallel()
+	s := startTransport(t, Config{OutboxMax: 1 << 20})
+	c, h := s.dial(t, clientOptions{answerPings: true})
+	sizes := []int{0, 1, 125, 126, 127, 65535, 65536, 70000}
+	for i, n := range sizes {
+		data := bytes.Repeat([]byte{byte('a' + i)}, n)
+		if err := h.conn.Send(Frame{Data: data, Seq: uint64(i + 1)}); err != nil {
+			t.Fatalf("Send %d bytes: %v", n, err)
+		}
+	}
+	for i, n := range sizes {
+		c.expectMessage(t, strings.Repeat(string(rune('a'+i)), n))
+	}
+	waitConfirmed(t, h, uint64(len(sizes)))
 }
