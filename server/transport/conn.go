@@ -44,6 +44,7 @@ type Conn struct {
 	confirmed uint64    // highest Seq reported to Handler.Confirmed
 	desync    bool      // gorilla gave up on the stream: drain it raw before closing
 	pings     pingMeter // the peer's ping rate (peerpings.go)
+	lingered  int       // pings read while closing (close.go, lingerPings)
 
 	// owned by the write loop
 	pinged      uint64    // highest Seq carried by a ping written so far

@@ -51,6 +51,11 @@ func pingInterval(rate float64) time.Duration {
 // ping answers a peer's ping through the write loop, or closes a peer
 // over the ping rate with 1008.
 func (c *Conn) ping(data string) error {
+	if c.out.isClosing() {
+		if err := c.lingerPing(); err != nil {
+			return err
+		}
+	}
 	now := c.t.cfg.Clock().Sub(c.t.epoch)
 	if c.pings.allow(now, c.t.pingEvery) {
 		c.push(frame{op: websocket.PongMessage, Frame: Frame{Data: []byte(data)}})

@@ -122,3 +122,22 @@ func heapAfterGC() uint64 {
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
 }
+
+// TestClosingPeerThatKeepsPingingIsNotLingeredOn: a ping flooder closed
+// with 1008 that keeps pinging is read for lingerPings pings more, not
+// for all of CloseGrace (a full core for its length, at flood rates). The
+// grace here is far longer than the test may take, so only the budget can
+// end the connection in time.
+func TestClosingPeerThatKeepsPingingIsNotLingeredOn(t *testing.T) {
+	readModes(t, func(t *testing.T, cfg Config) {
+		cfg.MaxPingRate, cfg.CloseGrace = 10, time.Hour
+		s := startTransport(t, cfg)
+		c, h := s.dial(t, clientOptions{noReader: true})
+		var flood []byte
+		for range 100 + 2*lingerPings { // the burst that gets 1008, then twice the budget
+			flood = append(flood, clientFrame(opPing, true, []byte("p"))...)
+		}
+		c.writeRaw(t, flood)
+		h.expectClosed(t, ending{websocket.ClosePolicyViolation, false})
+	})
+}

@@ -133,6 +133,8 @@ func (c *Conn) readFailed(err error) {
 	var ce *websocket.CloseError
 	var ne net.Error
 	switch {
+	case errors.Is(err, errLingerSpent):
+		c.log(slog.LevelDebug, "closing at once: the peer kept pinging after our close frame", "pings", c.lingered)
 	case errors.As(err, &ce), errors.Is(err, io.EOF), errors.As(err, &ne), errors.Is(err, net.ErrClosed):
 		c.log(slog.LevelDebug, "read ended", "err", err)
 	default:
