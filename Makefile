@@ -3,7 +3,8 @@
 #
 # The load tool lives in bench/, a Go module of its own (the product never
 # needs it), which the main module's ./... patterns do not reach: the targets
-# that cover it (vet, test, chatbench, bench) run the go command in bench/.
+# that cover it (vet, test, chatbench, bench, bench-dos) run the go command in
+# bench/.
 
 GO        ?= go
 ADDR      ?= :8000
@@ -11,7 +12,7 @@ USER      ?= $(shell whoami)
 ACTOR_DIR  = $(shell $(GO) list -m -f '{{.Dir}}' github.com/asynkron/protoactor-go)/actor
 PROTOC    ?= protoc
 
-.PHONY: run client test vet lint layering proto proto-check fuzz bench bench-scaling build chatbench clean
+.PHONY: run client test vet lint layering proto proto-check fuzz bench bench-scaling bench-dos build chatbench clean
 .PHONY: cluster test-cluster
 .PHONY: screenshots
 
@@ -87,6 +88,11 @@ bench:
 ## bench-scaling: deliveries/s and memory for N = 10 .. 15,000 clients (longer)
 bench-scaling:
 	./scripts/bench-scaling.sh
+
+## bench-dos: the hostile inputs of issue 11 (bench/cmd/chatdos) against fresh
+## chatd servers, three runs each; memory, CPU and what the server did (~10 min)
+bench-dos:
+	./scripts/bench-dos.sh
 
 clean:
 	rm -rf bin

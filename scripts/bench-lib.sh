@@ -1,4 +1,5 @@
-# bench-lib.sh: shared by bench.sh and bench-scaling.sh (source it; not run).
+# bench-lib.sh: shared by bench.sh, bench-scaling.sh and bench-dos.sh (source
+# it; not run). bench-dos.sh uses its helpers, not build_all or bench.
 #
 # Builds chatbench (from its own module, bench/), cmd/chatd and
 # gorilla/websocket's examples/chat hub (the baseline, copied from the module
