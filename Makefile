@@ -89,7 +89,7 @@ bench:
 bench-scaling:
 	./scripts/bench-scaling.sh
 
-## bench-dos: the hostile inputs of issue 11 (bench/cmd/chatdos) against fresh
+## bench-dos: hostile inputs (bench/cmd/chatdos) against fresh
 ## chatd servers, three runs each; memory, CPU and what the server did (~10 min)
 bench-dos:
 	./scripts/bench-dos.sh

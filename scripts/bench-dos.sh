@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench-dos.sh: the hostile inputs of issue 11 against fresh servers, run by
+# bench-dos.sh: hostile inputs (bench/cmd/chatdos) against fresh servers, run by
 # `make bench-dos`; about 10 minutes with three runs per row.
 #
 # Builds bin/chatd and bin/chatdos (bench/cmd/chatdos). For each row and run,

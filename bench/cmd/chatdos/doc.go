@@ -1,7 +1,6 @@
 // Command chatdos sends one kind of hostile input to a chat server and
-// prints one line saying what the server did: the hostile inputs of the
-// issue "No cheap input exhausts memory, disk or descriptors" (issue 11),
-// which the server now bounds (docs/protocol.md, "Limits" and "Close
+// prints one line saying what the server did: cheap inputs that once
+// exhausted a server's memory, descriptors or CPU, which it now bounds (docs/protocol.md, "Limits" and "Close
 // codes"). scripts/bench-dos.sh (make bench-dos) runs every mode against
 // fresh servers and adds the server's memory and CPU; docs/performance.md,
 // "Hostile input", gives the figures.
