@@ -12,7 +12,7 @@ USER      ?= $(shell whoami)
 ACTOR_DIR  = $(shell $(GO) list -m -f '{{.Dir}}' github.com/asynkron/protoactor-go)/actor
 PROTOC    ?= protoc
 
-.PHONY: run client test vet lint layering proto proto-check fuzz bench bench-scaling bench-dos build chatbench clean
+.PHONY: run client test vet lint layering proto proto-check fuzz bench bench-dm bench-scaling bench-dos build chatbench clean
 .PHONY: cluster test-cluster
 .PHONY: screenshots
 
@@ -84,6 +84,10 @@ proto-check:
 ## bench: the load tool against a fresh chatd and gorilla's chat hub; one table (a few minutes)
 bench:
 	./scripts/bench.sh
+
+## bench-dm: private messages against their targets, memory and bolt stores (~2 min)
+bench-dm:
+	./scripts/bench-dm.sh
 
 ## bench-scaling: deliveries/s and memory for N = 10 .. 15,000 clients (longer)
 bench-scaling:

@@ -112,10 +112,13 @@ start_hub() {
 # -auth none: chatbench names its users with ?user=, version 1's way. Every
 # client the tool opens comes from 127.0.0.1, so the limits per client IP
 # (-max-conns-per-ip, -ip-msg-rate) are off, as the per-user rate is.
+# CHATD_STORE (default memory) picks the store; bolt keeps its file in a
+# fresh directory under $WORK, on the same disk as the repository's /tmp.
 start_chatd() {
-	local log=$WORK/chatd.$RANDOM.log addr=
-	(cd "$WORK" && exec "${PIN_SERVER[@]}" ./chatd -addr 127.0.0.1:0 -store memory -msg-rate 0 \
-		-max-conns-per-ip 0 -ip-msg-rate 0 -log-format json -auth none) \
+	local log=$WORK/chatd.$RANDOM.log addr= data
+	data=$(mktemp -d "$WORK/data.XXXX")
+	(cd "$WORK" && exec "${PIN_SERVER[@]}" ./chatd -addr 127.0.0.1:0 -store "${CHATD_STORE:-memory}" \
+		-data "$data" -msg-rate 0 -max-conns-per-ip 0 -ip-msg-rate 0 -log-format json -auth none) \
 		>"$log" 2>&1 &
 	CHATD_PID=$!
 	for _ in $(seq 100); do
