@@ -10,6 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-300} FANOUT_RATE=${FANOUT_RATE:-20} DM_RATE=${DM_RATE:-300} DURATION=${DURATION:-10}
 GO=${GO:-go}
+# Every client comes from 127.0.0.1: the limits per user and per client
+# address are off, or they, not the servers, would set the figures.
+LIMITS_OFF="-auth none -msg-rate 0 -ip-msg-rate 0 -max-conns-per-ip 0"
 $GO build -o bin/chatd ./cmd/chatd
 (cd bench && $GO build -o ../bin/chatbench ./cmd/chatbench)
 
@@ -21,7 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-CHATD_ARGS="-auth none -msg-rate 0" ./scripts/cluster.sh >/tmp/bench-cluster.log 2>&1 &
+CHATD_ARGS="$LIMITS_OFF" ./scripts/cluster.sh >/tmp/bench-cluster.log 2>&1 &
 CLUSTER_PID=$!
 for p in 8001 8002 8003; do
   for _ in $(seq 300); do curl -fs "127.0.0.1:$p/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -62,7 +65,7 @@ run cluster "$NODES" fanout "$FANOUT_RATE" $pids
 run cluster "$NODES" dm "$DM_RATE" $pids
 
 bin/chatd -addr 127.0.0.1:8010 -data "$(mktemp -d)" -store postgres -postgres "postgres://postgres@127.0.0.1:5433/chat" \
-  -auth none -msg-rate 0 >/tmp/bench-single.log 2>&1 &
+  $LIMITS_OFF >/tmp/bench-single.log 2>&1 &
 SINGLE_PID=$!
 for _ in $(seq 300); do curl -fs 127.0.0.1:8010/readyz >/dev/null 2>&1 && break; sleep 0.1; done
 run single ws://127.0.0.1:8010/chat fanout "$FANOUT_RATE" "$SINGLE_PID"
