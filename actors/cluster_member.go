@@ -43,12 +43,12 @@ type etcdMember struct {
 	mu       sync.Mutex // guards the fields below
 	provider *etcd.Provider
 	cluster  *cluster.Cluster
-	gen      int             // the provider's generation: 1, then 1 per rejoin
-	selfID   string          // this node's member id in the current generation
-	members  []string        // member ids of the last topology
-	topology cluster.Members // the last topology's members; nil before the first
-	missing  time.Time       // since when selfID is not among members; zero if it is
-	down     error           // the last health check's etcd error, if any
+	gen      int                 // the provider's generation: 1, then 1 per rejoin
+	selfID   string              // this node's member id in the current generation
+	members  []string            // member ids of the last topology
+	owners   *cluster.Rendezvous // places identities by the last topology; nil before the first
+	missing  time.Time           // since when selfID is not among members; zero if it is
+	down     error               // the last health check's etcd error, if any
 	stop     chan struct{}
 	stopped  bool
 }
@@ -192,7 +192,8 @@ func (m *etcdMember) watchTopology(system *actor.ActorSystem) {
 			ids = append(ids, mb.Id)
 		}
 		m.mu.Lock()
-		m.members, m.topology = ids, t.Members
+		m.members = ids
+		m.setOwners(t.Members)
 		self := m.inList()
 		m.mu.Unlock()
 		m.logger.Info("cluster: member list", "members", len(ids), "joined", len(t.Joined), "left", len(t.Left),

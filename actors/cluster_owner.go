@@ -50,17 +50,20 @@ func (g *ownedGrain) checkPlacement(ctx actor.Context) {
 	ctx.Stop(ctx.Self())
 }
 
+// setOwners makes the placement owns answers from: the same hash over the
+// same members as the identity lookup's. m.mu held.
+func (m *etcdMember) setOwners(members cluster.Members) {
+	rdv := cluster.NewRendezvous()
+	rdv.UpdateMembers(members)
+	m.owners = rdv
+}
+
 // owns reports whether, by the last member list, self is the address the
 // identity lookup places ci on. Before the first list, it does not know,
 // and says yes.
 func (m *etcdMember) owns(ci *cluster.ClusterIdentity, self string) bool {
 	m.mu.Lock()
-	members := m.topology
+	owners := m.owners
 	m.mu.Unlock()
-	if members == nil {
-		return true
-	}
-	rdv := cluster.NewRendezvous()
-	rdv.UpdateMembers(members)
-	return rdv.GetByClusterIdentity(ci) == self
+	return owners == nil || owners.GetByClusterIdentity(ci) == self
 }

@@ -18,7 +18,8 @@ func TestOwnsMatchesOneMember(t *testing.T) {
 		members = append(members, &cluster.Member{Host: "127.0.0.1", Port: int32(9000 + i), Id: fmt.Sprint("node-", i),
 			Kinds: []string{userKind, roomKind}})
 	}
-	m := &etcdMember{topology: members}
+	m := &etcdMember{}
+	m.setOwners(members)
 	rdv := cluster.NewRendezvous()
 	rdv.UpdateMembers(members)
 	for _, id := range []*cluster.ClusterIdentity{cluster.NewClusterIdentity(roomName, roomKind),

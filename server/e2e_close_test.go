@@ -10,7 +10,6 @@ package server_test
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +19,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/actorchat/chat/actors"
+	"github.com/actorchat/chat/internal/testload"
 )
 
 // streamCase is a peer that does something the server closes it for, then
@@ -97,27 +97,6 @@ func streamPeer(e *env, user string, sc streamCase) (int, error) {
 	return -1, err
 }
 
-// loadCPU keeps every core busy until stop is closed, so that the server,
-// its peers and the kernel compete for the CPU as under real load.
-func loadCPU(stop <-chan struct{}) *sync.WaitGroup {
-	var wg sync.WaitGroup
-	for range runtime.NumCPU() {
-		wg.Go(func() {
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if n%1000 == 0 {
-					runtime.Gosched()
-				}
-			}
-		})
-	}
-	return &wg
-}
-
 // TestE2EStreamingPeersReadTheirCloseCode closes a few hundred peers that
 // keep sending while they are closed, with the CPU loaded: each must read
 // the exact close code. Not parallel: it loads every core on purpose, and
@@ -128,7 +107,7 @@ func TestE2EStreamingPeersReadTheirCloseCode(t *testing.T) {
 		c.MsgRate, c.MsgBurst, c.FloodWindow = 1, 1, time.Second
 	}))
 	stop := make(chan struct{})
-	load := loadCPU(stop)
+	load := testload.Busy(stop)
 	defer func() { close(stop); load.Wait() }()
 
 	var failures atomic.Int32

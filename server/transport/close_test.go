@@ -12,13 +12,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/actorchat/chat/internal/testload"
 )
 
 // expectNoMessage checks that the handler got no message; after Closed
@@ -374,26 +375,6 @@ func streamPeer(url string, sc streamCase) error {
 	}
 }
 
-// loadCPU keeps every core busy until stop is closed.
-func loadCPU(stop <-chan struct{}) *sync.WaitGroup {
-	var wg sync.WaitGroup
-	for range runtime.NumCPU() {
-		wg.Go(func() {
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if n%1000 == 0 {
-					runtime.Gosched()
-				}
-			}
-		})
-	}
-	return &wg
-}
-
 // TestStreamingPeersReadTheirCloseCode closes peers that keep sending
 // while they are closed, with the CPU loaded, under the poller: each must
 // read the exact close code, and the handler must see it too. The chat
@@ -405,7 +386,7 @@ func TestStreamingPeersReadTheirCloseCode(t *testing.T) {
 	s := startTransport(t, Config{})
 	s.setup = closeOnRequest
 	stop := make(chan struct{})
-	load := loadCPU(stop)
+	load := testload.Busy(stop)
 	defer func() { close(stop); load.Wait() }()
 	var mu sync.Mutex
 	var failed []string
