@@ -36,8 +36,9 @@ type Conn struct {
 	closeWritten chan struct{} // closed once the close frame is out (or writing failed)
 	closeOnce    sync.Once
 	keepAlive    keepAlive
-	confirmArmed atomic.Bool // a confirmation ping is scheduled
-	lazyArmed    atomic.Bool // lazy frames wait for endLazy
+	confirmArmed atomic.Bool  // a confirmation ping is scheduled
+	lazyArmed    atomic.Bool  // lazy frames wait for endLazy
+	turns        atomic.Int32 // turnIdle, turnRunning or turnAgain (read.go)
 
 	// owned by the reader, which holds readMu
 	readMu    sync.Mutex

@@ -13,8 +13,9 @@
 //     Transport's poller (one epoll instance, one goroutine) starts a
 //     reader turn on a worker when data arrives, and the turn ends at the
 //     first message boundary with nothing more buffered, so an idle
-//     connection has no goroutine at all; readMu passes the reader's state
-//     from one turn to the next. Elsewhere, with Config.ReadGoroutines, or
+//     connection has no goroutine at all; data arriving during a turn
+//     makes the same reader take another (Conn.turns), never a second
+//     reader; readMu passes the reader's state from one turn to the next. Elsewhere, with Config.ReadGoroutines, or
 //     when the yield's self-check fails, a goroutine per connection reads.
 //     The reader alone calls the Handler: Message and Confirmed one at a
 //     time and in order, then Closed once, after the socket is closed;

@@ -16,8 +16,14 @@ import (
 // per connection).
 //
 // It is an epoll instance of its own, with every connection registered
-// one-shot: an event disarms the connection until its reader re-arms it, so
-// at most one reader runs per connection. The epoll descriptor is itself
+// edge-triggered: an event reports data that arrived, once, and needs no
+// re-arming. Conn.readable keeps it to one reader per connection: an event
+// during a turn makes that reader take another turn instead of starting a
+// second. Edges are why the reader must not leave data behind unannounced
+// (yieldReader.Read). One-shot registration would need an epoll_ctl to
+// re-arm after every turn: 5-8% of the server's CPU in the private-message
+// benchmark at 8,000-32,000 messages a second (docs/performance.md). The
+// epoll descriptor is itself
 // pollable, so the poller's single goroutine waits in the Go runtime's
 // netpoller like any socket read, not in a blocked thread; closing it ends
 // that goroutine.
@@ -32,10 +38,10 @@ type poller struct {
 	conns map[uint64]*Conn
 }
 
-// pollEvents are the events a connection is armed for. Errors and hang-ups
-// are always reported; EPOLLRDHUP catches a peer's shutdown even when no
-// byte follows it.
-const pollEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT
+// pollEvents are the events a connection is registered for. Errors and
+// hang-ups are always reported; EPOLLRDHUP catches a peer's shutdown even
+// when no byte follows it.
+const pollEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET
 
 // newPoller starts a poller that calls ready for each connection it finds
 // readable. It fails where epoll does, and the transport then gives each
@@ -92,7 +98,7 @@ func (p *poller) dispatch(events []unix.EpollEvent) {
 	}
 }
 
-// add registers c, armed. An event follows at once if data is waiting.
+// add registers c. An event follows at once if data is waiting.
 func (p *poller) add(c *Conn) error {
 	p.mu.Lock()
 	p.conns[c.id] = c
@@ -102,12 +108,6 @@ func (p *poller) add(c *Conn) error {
 		return err
 	}
 	return nil
-}
-
-// arm re-arms c after its reader has read everything that had arrived. If
-// more came meanwhile, the event follows at once: epoll re-checks on arming.
-func (p *poller) arm(c *Conn) error {
-	return p.ctl(c, unix.EPOLL_CTL_MOD)
 }
 
 // remove unregisters c; its descriptor must still be open.

@@ -11,6 +11,5 @@ type poller struct{}
 func newPoller(func(*Conn)) (*poller, error) { return nil, errors.ErrUnsupported }
 
 func (*poller) add(*Conn) error { return errors.ErrUnsupported }
-func (*poller) arm(*Conn) error { return errors.ErrUnsupported }
 func (*poller) remove(*Conn)    {}
 func (*poller) close() error    { return nil }

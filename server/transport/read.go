@@ -36,25 +36,57 @@ func (c *Conn) readLoop() {
 }
 
 // readReady reads what has arrived at a connection the poller found
-// readable, then re-arms it, or finishes if the connection ended.
+// readable, turn after turn while the poller reports more during one
+// (readable), or finishes if the connection ended.
 func (c *Conn) readReady() {
-	c.readMu.Lock()
-	c.rd.beginTurn()
-	alive := c.readFrames()
-	c.readMu.Unlock()
-	if !alive {
-		c.finish()
-		return
+	for {
+		c.readMu.Lock()
+		c.rd.beginTurn()
+		alive := c.readFrames()
+		c.readMu.Unlock()
+		if !alive {
+			c.finish()
+			return
+		}
+		if c.turns.CompareAndSwap(turnRunning, turnIdle) {
+			return
+		}
+		c.turns.Store(turnRunning) // turnAgain: data came during the turn
 	}
-	if err := c.t.poller.arm(c); err != nil {
-		c.log(slog.LevelWarn, "re-arming the poller failed", "err", err)
-		c.finish()
+}
+
+// Reader turns under the poller (Conn.turns). The poller's events are
+// edge-triggered, so one may come while a turn runs: it must neither start
+// a second reader nor be lost.
+const (
+	turnIdle    int32 = iota // no reader: an event starts one
+	turnRunning              // a reader runs
+	turnAgain                // a reader runs, and an event came since it began
+)
+
+// readable is the poller's report that data arrived: it starts a reader
+// turn, or has the running one take another.
+func (c *Conn) readable() {
+	for {
+		switch c.turns.Load() {
+		case turnIdle:
+			if c.turns.CompareAndSwap(turnIdle, turnRunning) {
+				c.t.cfg.Workers.Do(c.readReady)
+				return
+			}
+		case turnRunning:
+			if c.turns.CompareAndSwap(turnRunning, turnAgain) {
+				return
+			}
+		default:
+			return
+		}
 	}
 }
 
 // readFrames reads messages and hands them on until the reader yields
-// (true: all that was buffered is handled; re-arming the poller reports
-// anything that arrived since) or the connection ends (false).
+// (true: all that arrived is handled; the poller reports anything that
+// arrives since) or the connection ends (false).
 func (c *Conn) readFrames() bool {
 	for {
 		op, r, yielded, err := c.rd.next(c.ws)

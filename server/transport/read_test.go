@@ -7,6 +7,7 @@ package transport
 // goroutine per connection.
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -184,4 +185,107 @@ func expectPongsTo(t *testing.T, c *testClient, pinged []string) {
 			t.Fatalf("no pong for %v within %v", pinged[next:], waitFor)
 		}
 	}
+}
+
+// sized returns a client text frame of exactly n bytes (n in 7..131)
+// and the message it carries: a saying padded with blanks.
+func sized(t *testing.T, i, n int) (frame []byte, msg string) {
+	t.Helper()
+	text := saying(i)
+	pad := n - 6 - len(text) // 2 bytes of header and 4 of mask
+	if pad < 0 || n-6 > 125 {
+		t.Fatalf("no frame of %d bytes holds %q", n, text)
+	}
+	text = append(text, bytes.Repeat([]byte(" "), pad)...)
+	return clientFrame(opText, true, text), string(text)
+}
+
+// The poller reports data that arrives, not data a read leaves behind. A
+// burst whose first readBufferSize bytes end exactly at a message
+// boundary fills the reader's first read there; the rest waits in the
+// socket with no event to come, as no more data follows. The reader must
+// read on rather than yield.
+func TestReaderReadsOnAfterAReadThatFilledItsBuffer(t *testing.T) {
+	t.Parallel()
+	readModes(t, func(t *testing.T, cfg Config) {
+		s := startTransport(t, cfg)
+		c, h := s.dial(t, clientOptions{answerPings: true})
+		const frameSize = 64
+		var burst []byte
+		var msgs []string
+		for i := range 2 * readBufferSize / frameSize {
+			f, m := sized(t, i, frameSize)
+			burst, msgs = append(burst, f...), append(msgs, m)
+		}
+		c.writeRaw(t, burst)
+		for _, m := range msgs {
+			h.expectMessage(t, m)
+		}
+	})
+}
+
+// Data that arrives while a reader's turn runs is reported during the
+// turn: the running reader takes another turn for it, and no second
+// reader starts. Clients write bursts of frames, a write each, and wait
+// until the server has them all before the next: the last frame of a
+// burst often arrives while the reader is busy with the ones before it,
+// and if that report were lost, nothing more would come to read it (a
+// second reader, on the other hand, would break the order or the stream).
+func TestReaderLosesNoArrivalDuringATurn(t *testing.T) {
+	t.Parallel()
+	readModes(t, func(t *testing.T, cfg Config) {
+		s := startTransport(t, cfg)
+		const clients, rounds, burst = 8, 300, 4
+		cs, hs := make([]*testClient, clients), make([]*fakeHandler, clients)
+		for i := range clients {
+			cs[i], hs[i] = s.dial(t, clientOptions{answerPings: true})
+		}
+		for r := range rounds {
+			for i := r * burst; i < (r+1)*burst; i++ {
+				for _, c := range cs {
+					c.writeRaw(t, clientFrame(opText, true, saying(i)))
+				}
+			}
+			for _, h := range hs {
+				expectSayings(t, h, r*burst, (r+1)*burst)
+			}
+		}
+	})
+}
+
+// The same, made certain: the reader is held inside a message until the
+// poller has reported the next one's arrival (the turn's state says so),
+// which it must do although a turn is running; released, it reads that
+// message in another turn, with nothing more arriving.
+func TestReaderTakesAnotherTurnForDataThatArrivedDuringOne(t *testing.T) {
+	t.Parallel()
+	s := startTransport(t, Config{})
+	inTurn, reported := make(chan struct{}), make(chan bool, 1)
+	s.setup = func(h *fakeHandler) {
+		h.onMessage = func(c *Conn, data string) {
+			if data != string(saying(0)) {
+				return
+			}
+			close(inTurn)
+			reported <- awaitTrue(func() bool { return c.turns.Load() == turnAgain })
+		}
+	}
+	c, h := s.dial(t, clientOptions{answerPings: true})
+	c.writeRaw(t, clientFrame(opText, true, saying(0)))
+	expectValue(t, "reader in its turn", inTurn, struct{}{})
+	c.writeRaw(t, clientFrame(opText, true, saying(1)))
+	expectValue(t, "arrival reported during the turn", reported, true)
+	expectSayings(t, h, 0, 2)
+}
+
+// awaitTrue polls cond until it holds or waitFor passes.
+func awaitTrue(cond func() bool) bool {
+	deadline := time.Now().Add(waitFor)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
 }

@@ -52,7 +52,7 @@ func (t *Transport) startPoller(check func() error) *poller {
 		t.cfg.Logger.Warn("the reader cannot yield to a poller; each connection reads on a goroutine", "err", err)
 		return nil
 	}
-	p, err := newPoller(func(c *Conn) { t.cfg.Workers.Do(c.readReady) })
+	p, err := newPoller((*Conn).readable)
 	if err != nil {
 		t.cfg.Logger.Info("no poller; each connection reads on a goroutine", "err", err)
 		return nil

@@ -63,6 +63,6 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if sc, ok := nc.(syscall.Conn); ok && h.poll {
 		h.conn.raw, _ = sc.SyscallConn()
 	}
-	br := h.conn.rd.init(nc, &h.conn.net)
+	br := h.conn.rd.init(nc, h.conn.raw, &h.conn.net)
 	return &h.conn.net, bufio.NewReadWriter(br, brw.Writer), nil
 }

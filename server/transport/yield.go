@@ -51,6 +51,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -78,19 +79,20 @@ var yieldFrame = []byte{0x81, 0x80, 0, 0, 0, 0}
 // with the yield. The boundary is a position in the stream (yieldAt, set by
 // arm): a read may yield only if gorilla has consumed exactly up to it and
 // nothing is buffered, so never once it has taken any byte of the next
-// frame. Whether more has arrived meanwhile is not asked (that would be a
-// syscall): re-arming the poller asks, and the poller reports the
-// connection again at once if so.
+// frame. Whether more has arrived meanwhile is asked only when the
+// poller would not tell (Read).
 type yieldReader struct {
 	// set at construction
 	conn    net.Conn
-	br      *bufio.Reader // gorilla's reader over this one
-	enabled bool          // a poller waits for this connection: reads may yield (set by Start)
+	raw     syscall.RawConn // conn's descriptor, for reads that must not wait; nil: none
+	br      *bufio.Reader   // gorilla's reader over this one
+	enabled bool            // a poller waits for this connection: reads may yield (set by Start)
 
 	// owned by the reader
 	received int64 // bytes handed to br so far
 	yieldAt  int64 // a read may yield if br has consumed exactly this many; -1: no
 	turnRead bool  // this turn of the reader has read from the socket
+	full     bool  // the last read from the socket filled its buffer: more may wait
 	yielded  bool  // the last read yielded
 	between  bool  // NextReader runs: frames read now are between messages
 	unread   bool  // the last message was left unread: NextReader skips its rest
@@ -98,8 +100,8 @@ type yieldReader struct {
 
 // init sets y up to read conn for bc, the net.Conn that Hijack returns,
 // and returns the reader gorilla must use.
-func (y *yieldReader) init(conn net.Conn, bc *batchConn) *bufio.Reader {
-	y.conn, y.yieldAt = conn, -1
+func (y *yieldReader) init(conn net.Conn, raw syscall.RawConn, bc *batchConn) *bufio.Reader {
+	y.conn, y.raw, y.yieldAt = conn, raw, -1
 	bc.rd = y
 	y.br = bufio.NewReaderSize(bc, readBufferSize)
 	return y.br
@@ -111,25 +113,73 @@ func (y *yieldReader) init(conn net.Conn, bc *batchConn) *bufio.Reader {
 func (c *batchConn) Read(p []byte) (int, error) { return c.rd.Read(p) }
 
 // Read reads from the socket, or returns yieldFrame at an armed boundary
-// once this turn has read something: a turn must first read what the
-// poller saw arrive.
+// when nothing more can have arrived unannounced. The poller is
+// edge-triggered (poller_linux.go): it reports data that arrives after a
+// read, not data a read left behind. So the reader yields without asking
+// only once this turn has read and its last read came back short, which
+// means it took all the socket held; otherwise (a turn's first read, or
+// the last one filled its buffer) it asks with a read that does not wait,
+// and yields if nothing is there. That read is the only syscall a turn
+// spends on the question, and the common turn (one short read) asks none.
 func (y *yieldReader) Read(p []byte) (int, error) {
-	if y.yieldAt == y.received && y.turnRead && y.br.Buffered() == 0 && len(p) >= len(yieldFrame) {
-		n := copy(p, yieldFrame)
-		y.received += int64(n)
-		y.yieldAt, y.yielded = -1, true
-		return n, nil
+	if y.yieldAt == y.received && y.br.Buffered() == 0 && len(p) >= len(yieldFrame) {
+		switch {
+		case y.turnRead && (!y.full || y.raw == nil):
+			return y.yield(p), nil
+		case y.raw != nil:
+			n, err := y.tryRead(p)
+			if errors.Is(err, syscall.EAGAIN) {
+				return y.yield(p), nil
+			}
+			return y.took(p, n, err)
+		}
 	}
 	n, err := y.conn.Read(p)
+	return y.took(p, n, err)
+}
+
+// yield hands gorilla the yield frame instead of the socket's bytes.
+func (y *yieldReader) yield(p []byte) int {
+	n := copy(p, yieldFrame)
+	y.received += int64(n)
+	y.yieldAt, y.yielded = -1, true
+	return n
+}
+
+// took accounts for a read from the socket of n bytes into p.
+func (y *yieldReader) took(p []byte, n int, err error) (int, error) {
 	y.received += int64(n)
 	if n > 0 {
 		y.turnRead = true
 	}
+	y.full = n == len(p)
 	return n, err
 }
 
-// beginTurn starts a turn of the reader: the poller saw data, which must
-// be read before the reader may yield.
+// tryRead reads the socket once without waiting: EAGAIN when it holds
+// nothing, io.EOF once the peer has shut its side.
+func (y *yieldReader) tryRead(p []byte) (n int, err error) {
+	cerr := y.raw.Read(func(fd uintptr) bool {
+		for {
+			n, err = syscall.Read(int(fd), p)
+			if err != syscall.EINTR {
+				return true // done either way: never wait in the netpoller
+			}
+		}
+	})
+	switch {
+	case cerr != nil:
+		return 0, cerr
+	case err != nil:
+		return 0, err
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// beginTurn starts a turn of the reader: the poller saw data arrive, which
+// the turn's first read looks for.
 func (y *yieldReader) beginTurn() { y.turnRead = false }
 
 // arm marks the position gorilla has consumed up to as a boundary.
