@@ -65,6 +65,7 @@ type Client struct {
 	cancel    context.CancelFunc // stops Run between connections
 	everConn  bool               // a welcome has arrived before
 	welcome   chan struct{}      // closed at the first welcome
+	settled   chan struct{}      // closed once Settled's condition holds
 	pace      pacer              // the pace of say and dm frames (pace.go)
 	loggedOut bool               // Logout revoked the token: its 4003 ends Run quietly
 
@@ -112,6 +113,7 @@ func New(cfg Config, handle func(Event)) (*Client, error) {
 		pending: newPendingList(),
 		idle:    idle,
 		welcome: make(chan struct{}),
+		settled: make(chan struct{}),
 		seen:    newSeenSet(cfg.SeenIDs),
 	}
 	c.creds, err = newCredentials(cfg, func(text string) { c.notify(text, false) })
@@ -240,6 +242,33 @@ func (c *Client) Welcomed() <-chan struct{} {
 	return c.welcome
 }
 
+// Settled returns a channel that is closed once the first sign-in has an
+// outcome: the server has welcomed the client, or a dial failed for a
+// reason other than credentials (the client retries, and what is sent
+// meanwhile waits for the connection), or Run has returned. Until then
+// the client may still have to ask for a password, so a terminal that
+// took typed lines as chat before it could send the password a person
+// typed ahead as a public message.
+func (c *Client) Settled() <-chan struct{} {
+	return c.settled
+}
+
+// settle closes settled, once.
+func (c *Client) settle() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.settleLocked()
+}
+
+// settleLocked is settle with mu held.
+func (c *Client) settleLocked() {
+	select {
+	case <-c.settled:
+	default:
+		close(c.settled)
+	}
+}
+
 // wasWelcomed reports whether the server has ever welcomed the client.
 func (c *Client) wasWelcomed() bool {
 	c.mu.Lock()
@@ -287,6 +316,7 @@ func (c *Client) Run(ctx context.Context) error {
 	if err := c.start(cancel); err != nil {
 		return err
 	}
+	defer c.settle()
 	bo := backoff{min: c.cfg.BackoffMin, max: c.cfg.BackoffMax}
 	for {
 		wait, done, err := c.attempt(ctx, &bo)
@@ -359,6 +389,7 @@ func (c *Client) dialFailed(ctx context.Context, err error, bo *backoff) (wait t
 		}
 		return 0, false, nil
 	}
+	c.settle()
 	wait = bo.next()
 	c.notify(c.dialFailure(err, wait), true)
 	c.rotate()

@@ -340,6 +340,7 @@ func (c *Client) markConnected() bool {
 		c.everConn = true
 		close(c.welcome)
 	}
+	c.settleLocked()
 	return before
 }
 

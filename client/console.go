@@ -96,11 +96,17 @@ func (c *console) Ask(ctx context.Context, dialog func(Prompter) error) error {
 
 // read hands the lines the user enters to lines until Ctrl-D, Ctrl-C on an
 // empty line, or stop; Ctrl-C on a line being typed just drops that line.
-// Between lines it runs the dialogs asked for. It closes lines and the
-// editor when it returns.
-func (c *console) read(lines chan<- string, stop <-chan struct{}) {
+// Between lines it runs the dialogs asked for. The editor opens only once
+// ready is closed (the first sign-in has an outcome): until then what is
+// typed waits in the input, for the password prompt if one comes, so that
+// a password typed ahead of its prompt never becomes a chat line. It
+// closes lines and the editor when it returns.
+func (c *console) read(lines chan<- string, ready, stop <-chan struct{}) {
 	defer close(lines)
 	defer c.shut()
+	if !c.awaitReady(ready, stop) {
+		return
+	}
 	for {
 		line, err := c.readLine()
 		switch {
@@ -114,6 +120,21 @@ func (c *console) read(lines chan<- string, stop <-chan struct{}) {
 		}
 		if !c.deliver(lines, line, stop) {
 			return
+		}
+	}
+}
+
+// awaitReady runs the dialogs asked for until ready is closed. It reports
+// false when stop came first.
+func (c *console) awaitReady(ready, stop <-chan struct{}) bool {
+	for {
+		select {
+		case <-ready:
+			return true
+		case <-c.wake:
+			c.runAsks()
+		case <-stop:
+			return false
 		}
 	}
 }

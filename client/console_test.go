@@ -151,3 +151,45 @@ func TestTerminalSignInAndPasswdWithoutEcho(t *testing.T) {
 	}
 	_ = at
 }
+
+// A password typed before its prompt appears (the server has yet to ask
+// for one) is the password, as at any sign-in prompt, and never a chat
+// line: the editor does not take lines until the first sign-in settles.
+func TestTerminalPasswordTypedAheadIsNotChat(t *testing.T) {
+	t.Parallel()
+	fs, cfg := aliceServer(t)
+	cfg.Password = nil // ask at the terminal
+	fs.gate = make(chan struct{})
+	tty, sc := newPTY(t)
+	done := make(chan error, 1)
+	go func() { done <- runTerminal(context.Background(), cfg, tty, tty) }()
+
+	sc.typeLine("correct horse")
+	at := sc.waitFor(0, "correct horse") // echoed: the terminal or an editor has it
+	close(fs.gate)                       // now the server answers 401
+	fc := fs.accept()
+	at = sc.waitFor(at, "connected as alice")
+	sc.typeLine("hello")
+	select {
+	case f := <-fc.in:
+		if f.Type != "say" || f.Text != "hello" {
+			t.Errorf("the first frame was %s %q, want say \"hello\"", f.Type, f.Text)
+		}
+		for _, js := range answers(f, 1, fc.user) {
+			fc.sendRaw(t, js)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("no frame from the client")
+	}
+	go fc.respond(t, false)
+	sc.waitFor(at, "<alice>")
+	sc.typeLine("/quit")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("RunTerminal = %v, want nil after /quit", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("RunTerminal did not return after /quit")
+	}
+}

@@ -30,6 +30,7 @@ type fakeServer struct {
 	refuse string         // when set, dials get HTTP 400 with this reason
 	extra  string         // when set, more welcome fields: `,"msg_rate":10`
 	auth   *fakeAuth      // when set, protocol version 2: upgrades need a token (fakeauth_test.go)
+	gate   chan struct{}  // when set, upgrade requests wait until it is closed
 
 	mu  sync.Mutex
 	all []*fakeConn // every connection, closed at cleanup
@@ -77,6 +78,9 @@ func (fs *fakeServer) routes() http.Handler {
 
 // handle upgrades one connection, welcomes it and reads its frames.
 func (fs *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
+	if fs.gate != nil {
+		<-fs.gate
+	}
 	if fs.refuse != "" {
 		w.Header().Set("Content-Type", "text/plain")
 		w.WriteHeader(http.StatusBadRequest)

@@ -45,7 +45,7 @@ func runTerminal(ctx context.Context, cfg Config, in, out *os.File) error {
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
-		con.read(lines, stop)
+		con.read(lines, s.c.Settled(), stop)
 	}()
 	defer func() {
 		close(stop)
