@@ -85,7 +85,7 @@ proto-check:
 bench:
 	./scripts/bench.sh
 
-## bench-dm: private messages against their targets, memory and bolt stores (~2 min)
+## bench-dm: private messages against their targets, memory and bolt stores (~3 min)
 bench-dm:
 	./scripts/bench-dm.sh
 

@@ -4,7 +4,9 @@
 # tool on core 1 as in bench.sh, a fresh chatd for each store:
 #
 #   - memory store: the highest rate with no loss and p99 < 100 ms (a sweep
-#     from 16,000/s), then a fixed 32,000/s for the server's CPU per message;
+#     from 16,000/s), then fixed rates of 8,000, 16,000 and 32,000/s for the
+#     server's CPU per message, with the read and write syscalls it made
+#     per message (from /proc/PID/io);
 #   - bolt store (durable, fsync per group commit): a fixed 32,000/s, and
 #     16,000/s, with the group commits the store made (count, writes per
 #     commit, fsyncs a second) from chatd's /metrics.
@@ -26,14 +28,34 @@ commits() {
 	}' >&2
 }
 
+# io_calls prints chatd's read and write syscalls so far ("syscr syscw").
+io_calls() {
+	awk '/^syscr/{r=$2} /^syscw/{w=$2} END{print r, w}' "/proc/$CHATD_PID/io"
+}
+
+# syscalls LABEL MESSAGES BEFORE prints the read and write syscalls chatd
+# made per message since BEFORE (io_calls' output).
+syscalls() {
+	local r0 w0 r1 w1
+	read -r r0 w0 <<<"$3"
+	read -r r1 w1 < <(io_calls)
+	awk -v l="$1" -v m="$2" -v r=$((r1 - r0)) -v w=$((w1 - w0)) 'BEGIN {
+		printf "bench: %s: %.2f reads and %.2f writes (syscalls) per message\n", l, r / m, w / m
+	}' >&2
+}
+
 build_all
 
 CHATD_STORE=memory start_chatd
 bench chatd -scenario dm -n 1000 -sweep -rate 16000 -sweep-steps 6 -duration 3s -grace 2s -prefix dm
 stop_servers
-CHATD_STORE=memory start_chatd
-bench chatd -scenario dm -n 1000 -rate 32000 -duration 5s -grace 2s -prefix dm32k
-stop_servers
+for rate in 8000 16000 32000; do
+	CHATD_STORE=memory start_chatd
+	before=$(io_calls)
+	bench chatd -scenario dm -n 1000 -rate "$rate" -duration 5s -grace 2s -prefix "dm$rate"
+	syscalls "memory $rate/s" $((rate * 5)) "$before"
+	stop_servers
+done
 
 for rate in 32000 16000; do
 	CHATD_STORE=bolt start_chatd
