@@ -5,8 +5,8 @@
 #
 #   - memory store: the highest rate with no loss and p99 < 100 ms (a sweep
 #     from 16,000/s), then fixed rates of 8,000, 16,000 and 32,000/s for the
-#     server's CPU per message, with the read and write syscalls it made
-#     per message (from /proc/PID/io);
+#     server's CPU per message, with the syscalls it made per message
+#     (all, and the reads, writes and epoll calls; perf counts them);
 #   - bolt store (durable, fsync per group commit): a fixed 32,000/s, and
 #     16,000/s, with the group commits the store made (count, writes per
 #     commit, fsyncs a second) from chatd's /metrics.
@@ -28,19 +28,41 @@ commits() {
 	}' >&2
 }
 
-# io_calls prints chatd's read and write syscalls so far ("syscr syscw").
-io_calls() {
-	awk '/^syscr/{r=$2} /^syscw/{w=$2} END{print r, w}' "/proc/$CHATD_PID/io"
+# Syscalls: with perf (Debian's linux-perf), every syscall chatd makes
+# during a run is counted by its tracepoints; without it, /proc/PID/io
+# gives its reads and writes only.
+SYSCALLS=(raw_syscalls:sys_enter syscalls:sys_enter_read syscalls:sys_enter_write
+	syscalls:sys_enter_epoll_ctl syscalls:sys_enter_epoll_pwait)
+PERF_PID=
+
+# count_start starts counting chatd's syscalls.
+count_start() {
+	if command -v perf >/dev/null && perf stat -e raw_syscalls:sys_enter true 2>/dev/null; then
+		perf stat -x, -o "$WORK/perf.txt" -e "$(IFS=,; echo "${SYSCALLS[*]}")" -p "$CHATD_PID" &
+		PERF_PID=$!
+	else
+		awk '/^syscr/{r=$2} /^syscw/{w=$2} END{print r, w}' "/proc/$CHATD_PID/io" >"$WORK/io.txt"
+	fi
 }
 
-# syscalls LABEL MESSAGES BEFORE prints the read and write syscalls chatd
-# made per message since BEFORE (io_calls' output).
-syscalls() {
+# count_report LABEL MESSAGES prints the syscalls chatd made per message
+# since count_start.
+count_report() {
+	if [[ -n $PERF_PID ]]; then
+		kill -INT "$PERF_PID"
+		wait "$PERF_PID" || true
+		PERF_PID=
+		awk -F, -v l="$1" -v m="$2" '/sys_enter/ {
+			name = $3; sub(/^.*sys_enter_?/, "", name); if (name == "") name = "all"
+			out = out sprintf(" %s %.2f", name, $1 / m)
+		} END { printf "bench: %s: syscalls per message:%s\n", l, out }' "$WORK/perf.txt" >&2
+		return
+	fi
 	local r0 w0 r1 w1
-	read -r r0 w0 <<<"$3"
-	read -r r1 w1 < <(io_calls)
+	read -r r0 w0 <"$WORK/io.txt"
+	read -r r1 w1 < <(awk '/^syscr/{r=$2} /^syscw/{w=$2} END{print r, w}' "/proc/$CHATD_PID/io")
 	awk -v l="$1" -v m="$2" -v r=$((r1 - r0)) -v w=$((w1 - w0)) 'BEGIN {
-		printf "bench: %s: %.2f reads and %.2f writes (syscalls) per message\n", l, r / m, w / m
+		printf "bench: %s: syscalls per message: read %.2f write %.2f (no perf: those two only)\n", l, r / m, w / m
 	}' >&2
 }
 
@@ -51,9 +73,10 @@ bench chatd -scenario dm -n 1000 -sweep -rate 16000 -sweep-steps 6 -duration 3s 
 stop_servers
 for rate in 8000 16000 32000; do
 	CHATD_STORE=memory start_chatd
-	before=$(io_calls)
+	await_quiet
+	count_start
 	bench chatd -scenario dm -n 1000 -rate "$rate" -duration 5s -grace 2s -prefix "dm$rate"
-	syscalls "memory $rate/s" $((rate * 5)) "$before"
+	count_report "memory $rate/s" $((rate * 5))
 	stop_servers
 done
 
