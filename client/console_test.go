@@ -133,13 +133,8 @@ func TestTerminalSignInAndPasswdWithoutEcho(t *testing.T) {
 	sc.typeLine("after")
 	at = sc.waitFor(at, "after")
 	sc.typeLine("/quit")
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("RunTerminal = %v, want nil after /quit", err)
-		}
-	case <-time.After(waitLimit):
-		t.Fatal("RunTerminal did not return after /quit")
+	if err := expectRunEnd(t, done); err != nil {
+		t.Errorf("RunTerminal = %v, want nil after /quit", err)
 	}
 	for _, secret := range []string{"correct horse", "battery staple"} {
 		if strings.Contains(sc.text(), secret) {
@@ -184,12 +179,7 @@ func TestTerminalPasswordTypedAheadIsNotChat(t *testing.T) {
 	go fc.respond(t, false)
 	sc.waitFor(at, "<alice>")
 	sc.typeLine("/quit")
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("RunTerminal = %v, want nil after /quit", err)
-		}
-	case <-time.After(waitLimit):
-		t.Fatal("RunTerminal did not return after /quit")
+	if err := expectRunEnd(t, done); err != nil {
+		t.Errorf("RunTerminal = %v, want nil after /quit", err)
 	}
 }
