@@ -13,8 +13,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
-
-	"github.com/actorchat/chat/proto/chatpb"
 )
 
 // Tests of what only the durable store promises.
@@ -22,50 +20,7 @@ import (
 func TestBoltReopenKeepsEverything(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "chat.db")
-	cfg := Config{PublicHistory: 4}
-	s, err := OpenBolt(path, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp := time.Now().Add(time.Hour).UnixMilli()
-	for _, name := range []string{"alice", "bob"} {
-		s.AddUser(name, nil)
-	}
-	for i := range 5 {
-		s.Enqueue(dm(fmt.Sprint(i), "bob"), nil)
-		s.AppendPublic(pub(fmt.Sprint("p", i)), nil)
-	}
-	s.Ack("bob", []string{"1"}, nil)
-	s.PutKey("alice", &chatpb.KeyRecord{Key: "k1", Id: "1", TsUnixMs: 7, Queued: true, ExpiresUnixMs: exp}, nil)
-	epoch, err := s.NextEpoch()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	s = openBolt(t, path, cfg)
-	want(t, "users", sortedUsers(t, s), []string{"alice", "bob"})
-	if !known(t, s, "bob") || known(t, s, "carol") {
-		t.Fatal("after reopen: want bob known, carol not")
-	}
-	want(t, "bob's inbox", inbox(t, s, "bob"), []string{"0", "2", "3", "4"})
-	want(t, "history", recent(t, s), []string{"p1", "p2", "p3", "p4"})
-	recs, err := s.Keys("alice", 0)
-	if err != nil || len(recs) != 1 {
-		t.Fatalf("alice's keys: %v, %v", recs, err)
-	}
-	if r := recs[0]; r.Key != "k1" || r.Id != "1" || r.TsUnixMs != 7 || !r.Queued || r.ExpiresUnixMs != exp {
-		t.Fatalf("key after reopen: %v", r)
-	}
-	next, err := s.NextEpoch()
-	if err != nil || next <= epoch {
-		t.Fatalf("epoch after reopen = %d, %v; before it was %d", next, err, epoch)
-	}
-	// Inbox order continues across the reopen.
-	must(t, func(done func(error)) { s.Enqueue(dm("5", "bob"), done) })
-	want(t, "bob's inbox after a new message", inbox(t, s, "bob"), []string{"0", "2", "3", "4", "5"})
+	reopenKeepsEverything(t, func(cfg Config) (Store, error) { return OpenBolt(path, cfg, nil) })
 }
 
 func TestBoltCreatesParentDirectories(t *testing.T) {

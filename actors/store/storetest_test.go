@@ -608,3 +608,59 @@ func TestCloseRacingWrites(t *testing.T) {
 		}
 	})
 }
+
+// reopenKeepsEverything is what every durable store promises: users,
+// inboxes (and their order), public history, idempotency keys and epochs
+// written before Close are there after opening the same data again. open
+// opens that data each time it is called.
+func reopenKeepsEverything(t *testing.T, open func(cfg Config) (Store, error)) {
+	t.Helper()
+	cfg := Config{PublicHistory: 4}
+	s, err := open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Now().Add(time.Hour).UnixMilli()
+	for _, name := range []string{"alice", "bob"} {
+		s.AddUser(name, nil)
+	}
+	for i := range 5 {
+		s.Enqueue(dm(fmt.Sprint(i), "bob"), nil)
+		s.AppendPublic(pub(fmt.Sprint("p", i)), nil)
+	}
+	s.Ack("bob", []string{"1"}, nil)
+	s.PutKey("alice", &chatpb.KeyRecord{Key: "k1", Id: "1", TsUnixMs: 7, Queued: true, ExpiresUnixMs: exp}, nil)
+	epoch, err := s.NextEpoch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	want(t, "users", sortedUsers(t, s), []string{"alice", "bob"})
+	if !known(t, s, "bob") || known(t, s, "carol") {
+		t.Fatal("after reopen: want bob known, carol not")
+	}
+	want(t, "bob's inbox", inbox(t, s, "bob"), []string{"0", "2", "3", "4"})
+	want(t, "history", recent(t, s), []string{"p1", "p2", "p3", "p4"})
+	recs, err := s.Keys("alice", 0)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("alice's keys: %v, %v", recs, err)
+	}
+	if r := recs[0]; r.Key != "k1" || r.Id != "1" || r.TsUnixMs != 7 || !r.Queued || r.ExpiresUnixMs != exp {
+		t.Fatalf("key after reopen: %v", r)
+	}
+	next, err := s.NextEpoch()
+	if err != nil || next <= epoch {
+		t.Fatalf("epoch after reopen = %d, %v; before it was %d", next, err, epoch)
+	}
+	// Inbox order continues across the reopen.
+	must(t, func(done func(error)) { s.Enqueue(dm("5", "bob"), done) })
+	want(t, "bob's inbox after a new message", inbox(t, s, "bob"), []string{"0", "2", "3", "4", "5"})
+}
