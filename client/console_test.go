@@ -102,11 +102,15 @@ func (sc *ptyScreen) typeLine(line string) {
 	}
 }
 
+// The terminal tests do not run in parallel: readline v1.5.1 keeps its
+// terminal-width callback in a package variable that each new editor
+// sets, so two editors in one process race (the CLI has one).
+
 // At a real terminal: the first upgrade gets 401, the chat's editor
 // makes way for the password prompt, the password is not echoed, the chat
 // goes on; /passwd asks three times without echo and the editor comes back.
 func TestTerminalSignInAndPasswdWithoutEcho(t *testing.T) {
-	t.Parallel()
+	// Not parallel: one readline editor at a time in the process (above).
 	fs, cfg := aliceServer(t)
 	cfg.Password = nil // ask at the terminal
 	tty, sc := newPTY(t)
@@ -151,7 +155,7 @@ func TestTerminalSignInAndPasswdWithoutEcho(t *testing.T) {
 // for one) is the password, as at any sign-in prompt, and never a chat
 // line: the editor does not take lines until the first sign-in settles.
 func TestTerminalPasswordTypedAheadIsNotChat(t *testing.T) {
-	t.Parallel()
+	// Not parallel: one readline editor at a time in the process (above).
 	fs, cfg := aliceServer(t)
 	cfg.Password = nil // ask at the terminal
 	fs.gate = make(chan struct{})
