@@ -11,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actorchat/chat/actors/store"
+	"github.com/actorchat/chat/internal/testload"
 	"github.com/actorchat/chat/proto/chatpb"
 )
 
@@ -189,14 +190,9 @@ func (ob *offlineBench) passivateAll() {
 	}
 }
 
-// heapBytes returns the live heap after a full collection.
-func heapBytes() int64 {
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapAlloc)
-}
+// heapBytes returns the live heap (testload.Heap), signed, so that the
+// differences the benchmarks take may be negative.
+func heapBytes() int64 { return int64(testload.Heap()) }
 
 // storeBytesPerName measures what a memory store keeps per known name.
 func storeBytesPerName(n int) float64 {

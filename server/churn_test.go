@@ -19,6 +19,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/actorchat/chat/actors"
+	"github.com/actorchat/chat/internal/testload"
 	"github.com/actorchat/chat/proto/wire"
 	"github.com/actorchat/chat/server"
 )
@@ -126,11 +127,8 @@ type h4Baseline struct {
 }
 
 func h4Measure(e *h4Env) h4Baseline {
-	runtime.GC()
-	runtime.GC() // the second also frees what sync.Pools kept as victims
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	b := h4Baseline{goroutines: runtime.NumGoroutine(), heap: ms.HeapAlloc}
+	heap := testload.Heap()
+	b := h4Baseline{goroutines: runtime.NumGoroutine(), heap: heap}
 	for _, bucket := range e.chat.System().ProcessRegistry.LocalPIDs.LocalPIDs {
 		for _, id := range bucket.Keys() {
 			b.processes++

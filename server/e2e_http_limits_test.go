@@ -16,12 +16,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/actorchat/chat/internal/testload"
 	"github.com/actorchat/chat/server"
 )
 
@@ -111,14 +111,14 @@ func TestUnfinishedHugeHeadersHoldBoundedMemory(t *testing.T) {
 	for i := range cs {
 		cs[i] = rawConn(t, addrOf(e.hs))
 	}
-	before := heapAfterGC()
+	before := testload.Heap()
 	outcomes := make([]string, conns)
 	var wg sync.WaitGroup
 	for i, c := range cs {
 		wg.Go(func() { outcomes[i] = sendUnfinished(c, line) })
 	}
 	wg.Wait()
-	after := heapAfterGC()
+	after := testload.Heap()
 	answered := 0
 	for i, o := range outcomes {
 		switch o {
@@ -152,14 +152,6 @@ func sendUnfinished(c net.Conn, line []byte) string {
 		return "no answer"
 	}
 	return "closed"
-}
-
-// heapAfterGC returns the bytes of live heap objects after a collection.
-func heapAfterGC() uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
 }
 
 // Keep-alive connections used to stay open for good, and were not counted

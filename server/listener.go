@@ -147,35 +147,38 @@ func (s *slot) release() { s.limits.release(s.ip, true, s.perIP) }
 // transport uses of one (the descriptor for its poller, half-closing).
 func countConn(c net.Conn, s slot) net.Conn {
 	if tc, ok := c.(*net.TCPConn); ok {
-		return &countedTCPConn{TCPConn: tc, slot: s}
+		return &countedTCPConn{TCPConn: tc, heldSlot: heldSlot{slot: s}}
 	}
-	return &countedConn{Conn: c, slot: s}
+	return &countedConn{Conn: c, heldSlot: heldSlot{slot: s}}
 }
 
 // countedTCPConn is an accepted TCP connection holding a slot.
 type countedTCPConn struct {
 	*net.TCPConn
-	slot
-	closed atomic.Bool
+	heldSlot
 }
 
-func (c *countedTCPConn) Close() error {
-	if c.closed.CompareAndSwap(false, true) {
-		defer c.release()
-	}
-	return c.TCPConn.Close()
-}
+func (c *countedTCPConn) Close() error { return c.closed(c.TCPConn.Close()) }
 
 // countedConn is any other accepted connection holding a slot.
 type countedConn struct {
 	net.Conn
-	slot
-	closed atomic.Bool
+	heldSlot
 }
 
-func (c *countedConn) Close() error {
-	if c.closed.CompareAndSwap(false, true) {
-		defer c.release()
+func (c *countedConn) Close() error { return c.closed(c.Conn.Close()) }
+
+// heldSlot is a connection's slot, released by the first Close.
+type heldSlot struct {
+	slot slot
+	done atomic.Bool
+}
+
+// closed releases the slot once the connection is closed, the first time
+// only, and passes Close's error on.
+func (h *heldSlot) closed(err error) error {
+	if h.done.CompareAndSwap(false, true) {
+		h.slot.release()
 	}
-	return c.Conn.Close()
+	return err
 }

@@ -1,11 +1,14 @@
-// Package testload loads the machine for tests that must see how the code
-// behaves when the CPU is contended, as on a busy server: close frames
-// racing a peer's input, readers waiting for a core.
+// Package testload is what tests need of the machine's load: Busy loads
+// it, for tests that must see how the code behaves when the CPU is
+// contended, as on a busy server (close frames racing a peer's input,
+// readers waiting for a core); Heap reads the live heap, for tests that
+// bound what a load leaves behind.
 //
 // # Concurrency contract
 //
 // Busy starts its own goroutines and stops them when stop is closed; the
-// returned WaitGroup says when they have.
+// returned WaitGroup says when they have. Heap may be called from any
+// goroutine; it measures the whole process.
 package testload
 
 import (
@@ -32,4 +35,14 @@ func Busy(stop <-chan struct{}) *sync.WaitGroup {
 		})
 	}
 	return &wg
+}
+
+// Heap returns the bytes of live heap objects after two full collections
+// (the second also frees what sync.Pools kept as victims).
+func Heap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }

@@ -5,11 +5,12 @@ package transport
 // pings far past a keep-alive's needs is closed with 1008.
 
 import (
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/actorchat/chat/internal/testload"
 )
 
 func TestPingMeterAllowsBurstsAndTheRate(t *testing.T) {
@@ -82,7 +83,7 @@ func TestPingingPeerThatReadsNothingHoldsBoundedMemory(t *testing.T) {
 	for i := range clients {
 		clients[i], _ = s.dial(t, clientOptions{noReader: true})
 	}
-	before := heapAfterGC()
+	before := testload.Heap()
 	done := make(chan int, conns)
 	stop := time.Now().Add(2 * time.Second)
 	for _, c := range clients {
@@ -92,7 +93,7 @@ func TestPingingPeerThatReadsNothingHoldsBoundedMemory(t *testing.T) {
 	for range conns {
 		sent += <-done
 	}
-	after := heapAfterGC()
+	after := testload.Heap()
 	t.Logf("%d pings sent without reading a pong; heap %d KiB before, %d KiB after", sent, before>>10, after>>10)
 	if after > before+bound {
 		t.Errorf("heap grew by %d KiB, want under %d KiB", (after-before)>>10, bound>>10)
@@ -113,14 +114,6 @@ func pingUntil(c *testClient, burst []byte, stop time.Time) int {
 		}
 	}
 	return n
-}
-
-// heapAfterGC returns the bytes of live heap objects after a collection.
-func heapAfterGC() uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
 }
 
 // TestClosingPeerThatKeepsPingingIsNotLingeredOn: a ping flooder closed
