@@ -54,6 +54,10 @@ type Client struct {
 	dialer    *websocket.Dialer
 	creds     *credentials // the token presented at the upgrade (credentials.go)
 
+	// Closed once, by settle (Settled says when), from any goroutine.
+	settled    chan struct{}
+	settleOnce sync.Once
+
 	// Guarded by mu.
 	mu        sync.Mutex
 	nextRef   uint64             // counter behind refs and keys
@@ -65,7 +69,6 @@ type Client struct {
 	cancel    context.CancelFunc // stops Run between connections
 	everConn  bool               // a welcome has arrived before
 	welcome   chan struct{}      // closed at the first welcome
-	settled   chan struct{}      // closed once Settled's condition holds
 	pace      pacer              // the pace of say and dm frames (pace.go)
 	loggedOut bool               // Logout revoked the token: its 4003 ends Run quietly
 
@@ -255,18 +258,7 @@ func (c *Client) Settled() <-chan struct{} {
 
 // settle closes settled, once.
 func (c *Client) settle() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.settleLocked()
-}
-
-// settleLocked is settle with mu held.
-func (c *Client) settleLocked() {
-	select {
-	case <-c.settled:
-	default:
-		close(c.settled)
-	}
+	c.settleOnce.Do(func() { close(c.settled) })
 }
 
 // wasWelcomed reports whether the server has ever welcomed the client.

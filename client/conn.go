@@ -340,7 +340,7 @@ func (c *Client) markConnected() bool {
 		c.everConn = true
 		close(c.welcome)
 	}
-	c.settleLocked()
+	c.settle()
 	return before
 }
 
